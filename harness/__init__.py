@@ -1,0 +1,1 @@
+"""pt-harness: build, boot and measure the empty PTE table reclaim series."""

@@ -1,0 +1,50 @@
+"""The workload catalog (data/workloads.toml) as typed records."""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadInput
+
+CATALOG = Path(__file__).resolve().parent / "data" / "workloads.toml"
+GUEST_BIN = "/opt/pt/bin"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    command: tuple[str, ...]
+    timeout: float
+    default: bool
+
+    def guest_argv(self) -> list[str]:
+        return [f"{GUEST_BIN}/{self.command[0]}", *self.command[1:]]
+
+
+def load_catalog(path: Path = CATALOG) -> dict[str, Workload]:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise BadInput(f"{path}: {e}") from None
+    out = {}
+    for name, spec in raw.items():
+        try:
+            out[name] = Workload(name=name, description=str(spec.get("description", "")),
+                                 command=tuple(spec["command"]),
+                                 timeout=float(spec.get("timeout", 300)),
+                                 default=bool(spec.get("default", False)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise BadInput(f"{path}: workload {name}: bad or missing field {e}") from None
+    return out
+
+
+def select(names: list[str] | None, catalog: dict[str, Workload] | None = None
+           ) -> list[Workload]:
+    cat = catalog if catalog is not None else load_catalog()
+    if not names:
+        return [w for w in cat.values() if w.default]
+    unknown = [n for n in names if n not in cat]
+    if unknown:
+        raise BadInput(f"unknown workload {', '.join(unknown)}; known: {', '.join(cat)}")
+    return [cat[n] for n in names]

@@ -1,0 +1,69 @@
+"""The `pt-harness` command line."""
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from . import proc
+from .arches import DEFAULT_ARCHES, get_arch
+from .catalog import select
+from .errors import EXIT_INTERRUPTED, HarnessError
+from .job import RunOptions, run
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pt-harness", description=__doc__)
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="build, boot and measure on each arch")
+    r.add_argument("--arch", action="append", metavar="ARCH",
+                   help=f"x86_64 or arm64 (repeatable; default: {' '.join(DEFAULT_ARCHES)})")
+    r.add_argument("--kernel-src", type=Path, metavar="PATH",
+                   help="a kernel tree to use instead of Debian's linux-source-7.3")
+    r.add_argument("--series", type=Path, metavar="DIR",
+                   help="patch series directory (default: kernel-patches/pt-reclaim "
+                        "if it has a series file)")
+    r.add_argument("--no-base", action="store_true",
+                   help="do not also run the unpatched base kernel")
+    r.add_argument("--workload", action="append", metavar="NAME",
+                   help="workload to run (repeatable; default: the default set)")
+    r.add_argument("--config", action="append", type=Path, default=[], metavar="FRAGMENT",
+                   help="extra kconfig fragment (repeatable)")
+    r.add_argument("--results", type=Path, metavar="DIR",
+                   help="parent directory for the run directory (default: results/)")
+    return p
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if args.command == "run":
+            opts = RunOptions(
+                arches=tuple(get_arch(a) for a in (args.arch or DEFAULT_ARCHES)),
+                workloads=tuple(select(args.workload)),
+                kernel_src=args.kernel_src, series=args.series, base=not args.no_base,
+                results=args.results.resolve() if args.results else None,
+                extra_fragments=tuple(p.resolve() for p in args.config))
+            return run(opts)
+        raise AssertionError(args.command)
+    except HarnessError as e:
+        if args.debug:
+            raise
+        print(f"pt-harness: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except KeyboardInterrupt:
+        print("pt-harness: interrupted; QEMU stopped, results so far kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        proc.kill_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Figures of one workload run, computed from its phase records.
+
+A PTE table is one 4 KiB page on both arches the harness runs (4K pages),
+so tables = kB / 4. VmPTE counts this process's tables; PageTables counts
+the whole guest's, after RCU has freed them.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TABLE_KB = 4
+
+
+@dataclass(frozen=True)
+class Figures:
+    baseline_pagetables_kb: int
+    populated_pagetables_kb: int
+    emptied_pagetables_kb: int
+    final_pagetables_kb: int
+    baseline_vmpte_kb: int
+    populated_vmpte_kb: int
+    emptied_vmpte_kb: int
+    final_vmpte_kb: int
+    tables_populated: int       # tables the workload made
+    tables_left: int            # of those, still there at the end
+    tables_freed: int
+    coverage: float             # tables_freed / tables_populated, 0..1
+    run_ms: float
+
+    def properties(self) -> dict[str, str]:
+        return {k: (f"{v:.3f}" if isinstance(v, float) else str(v))
+                for k, v in asdict(self).items()}
+
+
+def by_phase(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["phase"]: r for r in records if "phase" in r}
+
+
+def compute(records: list[dict[str, Any]]) -> Figures:
+    """Figures from baseline/populated/emptied[/reclaimed] records.
+
+    The final state is the last of: reclaimed, emptied. Raises KeyError
+    naming the phase that is missing."""
+    phases = by_phase(records)
+    for needed in ("baseline", "populated", "emptied"):
+        if needed not in phases:
+            raise KeyError(f"workload printed no '{needed}' record")
+    base, pop, emp = phases["baseline"], phases["populated"], phases["emptied"]
+    final = phases.get("reclaimed", emp)
+    made = max(0, (pop["vmpte_kb"] - base["vmpte_kb"]) // TABLE_KB)
+    left = max(0, (final["vmpte_kb"] - base["vmpte_kb"]) // TABLE_KB)
+    freed = max(0, made - left)
+    return Figures(
+        baseline_pagetables_kb=base["pagetables_kb"],
+        populated_pagetables_kb=pop["pagetables_kb"],
+        emptied_pagetables_kb=emp["pagetables_kb"],
+        final_pagetables_kb=final["pagetables_kb"],
+        baseline_vmpte_kb=base["vmpte_kb"],
+        populated_vmpte_kb=pop["vmpte_kb"],
+        emptied_vmpte_kb=emp["vmpte_kb"],
+        final_vmpte_kb=final["vmpte_kb"],
+        tables_populated=made,
+        tables_left=left,
+        tables_freed=freed,
+        coverage=(freed / made) if made else 0.0,
+        run_ms=float(max(r.get("t_ms", 0.0) for r in records)),
+    )

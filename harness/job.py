@@ -1,0 +1,116 @@
+"""`pt-harness run`: the whole pipeline for every (kernel, arch).
+
+source -> series -> (per arch) kconfig/kbuild -> image -> vm -> guest ->
+results; JUnit is rewritten after every suite so an interrupted run still
+leaves a valid report of what it did.
+"""
+
+import datetime as dt
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import summary
+from .arches import Arch
+from .catalog import Workload
+from .errors import EXIT_CHECKS_FAILED, EXIT_OK, HarnessError
+from .junit import write_junit
+from .progress import say
+from .results import ERROR, Check, RunDir, Suite
+from .series import EMPTY, Series, apply, load_series
+from .source import KernelTree, debian_source, local_source
+from .suite_runner import SuitePlan, run_suite
+from .workloads import REPO_ROOT
+
+CONFIGS = REPO_ROOT / "kernel-patches" / "configs"
+DEFAULT_SERIES = REPO_ROOT / "kernel-patches" / "pt-reclaim"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    arches: tuple[Arch, ...]
+    workloads: tuple[Workload, ...]
+    kernel_src: Path | None = None
+    series: Path | None = None       # None: the default series if it exists
+    base: bool = True                # also run the unpatched base kernel
+    results: Path | None = None
+    extra_fragments: tuple[Path, ...] = ()
+
+
+def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
+    return (CONFIGS / "base.config", CONFIGS / arch.config_fragment, *extra)
+
+
+def kernels_to_run(opts: RunOptions) -> list[Series]:
+    out: list[Series] = [EMPTY] if opts.base else []
+    path = opts.series
+    if path is None and (DEFAULT_SERIES / "series").exists():
+        path = DEFAULT_SERIES
+    if path is not None:
+        out.append(load_series(path))
+    if not out:
+        out.append(EMPTY)
+    return out
+
+
+def qemu_versions(arches: tuple[Arch, ...]) -> dict[str, str]:
+    out = {}
+    for a in arches:
+        try:
+            first = subprocess.run([a.qemu_binary, "--version"], capture_output=True,
+                                   text=True, timeout=20).stdout.splitlines()
+            out[a.name] = first[0] if first else "unknown"
+        except (OSError, subprocess.TimeoutExpired):
+            out[a.name] = "not installed"
+    return out
+
+
+def run(opts: RunOptions) -> int:
+    started = time.monotonic()
+    rundir = RunDir(opts.results)
+    say(f"run {rundir.run_id}: results in {rundir.path}")
+    kernels = kernels_to_run(opts)   # bad --series fails before any download
+    meta: dict[str, Any] = {"run_id": rundir.run_id, "argv": sys.argv,
+            "started": dt.datetime.now(dt.UTC).isoformat(),
+            "host": platform.node(), "arches": [a.name for a in opts.arches],
+            "workloads": [w.name for w in opts.workloads], "qemu": qemu_versions(opts.arches),
+            "kernels": [k.name for k in kernels]}
+    rundir.save_meta(meta)
+    suites: list[Suite] = []
+    try:
+        tree = local_source(opts.kernel_src) if opts.kernel_src else debian_source()
+        meta["kernel_version"] = tree.version
+        rundir.save_meta(meta)
+        for series in kernels:
+            commit, apply_error = _apply(tree, series, rundir)
+            for arch in opts.arches:
+                suite = Suite(series.name, arch.name, tree.version,
+                              properties={"series_patches": str(len(series.patches))})
+                suites.append(suite)
+                if apply_error:
+                    suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
+                                    detail=apply_error))
+                run_suite(SuitePlan(tree, commit, arch, fragments_for(arch,
+                                    opts.extra_fragments), opts.workloads), suite, rundir)
+                write_junit(suites, rundir.path / "junit.xml")
+    finally:
+        write_junit(suites, rundir.path / "junit.xml")
+        meta["seconds"] = round(time.monotonic() - started, 1)
+        rundir.save_meta(meta)
+    print(summary.render(rundir, suites, meta))
+    return EXIT_OK if suites and all(s.ok for s in suites) else EXIT_CHECKS_FAILED
+
+
+def _apply(tree: KernelTree, series: Series, rundir: RunDir) -> tuple[str | None, str]:
+    """The commit to build, or None and the reason the series did not apply."""
+    if series.empty and not tree.scratch:
+        return "worktree", ""
+    try:
+        return apply(tree, series, rundir.path / f"apply-{series.name}.log"), ""
+    except HarnessError as e:
+        say(str(e).splitlines()[0])
+        return None, str(e)

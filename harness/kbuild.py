@@ -1,0 +1,82 @@
+"""Stage 4, kbuild: an out-of-tree (O=) build per (tree, series, config, arch).
+
+Builds are keyed; a key whose image is already built is not rebuilt.
+Harness-owned trees are switched to the wanted commit under the tree lock
+and built at one fixed path, so ccache hits across base and patched
+kernels for every file the series does not touch.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .arches import Arch
+from .cache import cache_root, file_digest, key_of, locked
+from .kconfig import configure, make_env
+from .proc import require, run_capture, run_logged
+from .progress import say, step
+from .source import GIT_ID, KernelTree
+
+STAMP = ".pt-harness-built"
+CONFIG_STAMP = ".pt-harness-config"
+
+
+@dataclass(frozen=True)
+class BuiltKernel:
+    arch: Arch
+    image: Path          # bootable kernel image
+    build_dir: Path      # O= directory (vmlinux, .config, headers)
+    key: str
+    log: Path            # this build's log in the cache
+    rebuilt: bool        # False when the cached build was reused
+
+
+def build_key(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path]) -> str:
+    return key_of([tree.key, commit, arch.name,
+                   *(f"{f.name}:{file_digest(f)}" for f in fragments)])
+
+
+def jobs() -> int:
+    return (os.cpu_count() or 1) + 1
+
+
+def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
+          label: str) -> BuiltKernel:
+    """Build `commit` of `tree` (for a user tree: its working tree) for `arch`."""
+    require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
+    require("ccache", "ccache")
+    key = build_key(tree, commit, arch, fragments)
+    out = cache_root() / "build" / f"{arch.name}-{key}"
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    image = out / arch.kernel_image
+    stamp = out / STAMP
+    if tree.scratch and stamp.exists() and stamp.read_text() == key and image.exists():
+        say(f"kbuild {label}/{arch.name}: up to date ({out.name})")
+        return BuiltKernel(arch, image, out, key, log, rebuilt=False)
+
+    lock = tree.path.parent / ".git-tree.lock" if tree.scratch else out / ".lock"
+    with locked(lock), step(f"kbuild {label}/{arch.name}"):
+        log.write_text("")
+        stamp.unlink(missing_ok=True)
+        if tree.scratch:
+            run_capture(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
+                        what=f"git checkout {commit[:12]}")
+        config_key = key_of([file_digest(f) for f in fragments])
+        cstamp = out / CONFIG_STAMP
+        if not (out / ".config").exists() or not cstamp.exists() \
+                or cstamp.read_text() != config_key:
+            configure(tree.path, out, arch, fragments, log)
+            cstamp.write_text(config_key)
+        env = make_env(arch)
+        env["CCACHE_DIR"] = str(cache_root() / "ccache")
+        env.setdefault("KBUILD_BUILD_USER", "pt-harness")
+        env.setdefault("KBUILD_BUILD_HOST", "pt-harness")
+        make = ["make", "-C", str(tree.path), f"O={out}", f"ARCH={arch.kernel_arch}",
+                f"CC=ccache {arch.cc}", f"-j{jobs()}"]
+        if arch.cross_compile:
+            make.append(f"CROSS_COMPILE={arch.cross_compile}")
+        run_logged([*make, arch.make_target], log, what=f"kbuild {label}/{arch.name}",
+                   env=env, heartbeat=30.0, timeout=3600)
+        stamp.write_text(key)
+    return BuiltKernel(arch, image, out, key, log, rebuilt=True)

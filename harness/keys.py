@@ -1,0 +1,48 @@
+"""SSH keys made for one run: dropbear's host key and the client's key.
+
+Nothing is shared between runs or kept in the repository. The host key's
+public half is pinned in the client, so the harness talks only to the
+guest it booted, even though the port is a local forward.
+"""
+
+import base64
+import io
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .proc import require
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    host_key_dropbear: bytes        # dropbear-format private host key
+    host_public: paramiko.PKey      # its public half, pinned by the client
+    client: paramiko.Ed25519Key     # the client's private key
+    client_public_line: str         # authorized_keys line for the guest
+
+
+def make_keys() -> RunKeys:
+    require("dropbearkey", "dropbear-bin")
+    with tempfile.TemporaryDirectory(prefix="pt-harness-keys-") as d:
+        host = Path(d) / "host_ed25519"
+        subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(host)], check=True,
+                       capture_output=True)
+        pub = subprocess.run(["dropbearkey", "-y", "-f", str(host)], check=True,
+                             capture_output=True, text=True).stdout
+        host_bytes = host.read_bytes()
+    line = next(ln for ln in pub.splitlines() if ln.startswith("ssh-ed25519 "))
+    host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
+
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption()).decode()
+    client = paramiko.Ed25519Key.from_private_key(io.StringIO(pem))
+    client_line = f"{client.get_name()} {client.get_base64()} pt-harness-run"
+    return RunKeys(host_bytes, host_public, client, client_line)

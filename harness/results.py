@@ -1,0 +1,92 @@
+"""Stage 8, results: one directory per run, written as the run goes.
+
+Layout of results/<run-id>/:
+  run.json                 what ran: command, host, QEMU, kernels, times
+  <kernel>-<arch>/         one per suite
+    result.json            every check so far, with figures (rewritten
+                           atomically after each check, so a crash keeps
+                           what was done)
+    build.log, console.log, samples-<workload>.json
+  junit.xml                all suites (rewritten after each suite)
+"""
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cache import atomic_write
+from .workloads import REPO_ROOT
+
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    seconds: float = 0.0
+    message: str = ""
+    detail: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Suite:
+    kernel: str
+    arch: str
+    version: str = ""
+    checks: list[Check] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kernel}/{self.arch}"
+
+    @property
+    def dirname(self) -> str:
+        return f"{self.kernel}-{self.arch}"
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status in (PASSED, SKIPPED) for c in self.checks) and bool(self.checks)
+
+    def add(self, check: Check) -> Check:
+        self.checks.append(check)
+        return check
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable by time, unique across concurrent runs."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+class RunDir:
+    def __init__(self, parent: Path | None = None, run_id: str | None = None) -> None:
+        self.run_id = run_id or new_run_id()
+        self.path = (parent or REPO_ROOT / "results") / self.run_id
+        self.path.mkdir(parents=True, exist_ok=False)
+
+    def suite_dir(self, suite: Suite) -> Path:
+        d = self.path / suite.dirname
+        d.mkdir(exist_ok=True)
+        return d
+
+    def save_suite(self, suite: Suite) -> None:
+        atomic_write(self.suite_dir(suite) / "result.json",
+                     json.dumps(asdict(suite), indent=2) + "\n")
+
+    def save_meta(self, meta: dict[str, Any]) -> None:
+        atomic_write(self.path / "run.json", json.dumps(meta, indent=2) + "\n")
+
+
+def load_suites(run: Path) -> list[Suite]:
+    suites = []
+    for f in sorted(run.glob("*/result.json")):
+        raw = json.loads(f.read_text())
+        checks = [Check(**c) for c in raw.pop("checks")]
+        suites.append(Suite(checks=checks, **raw))
+    return suites

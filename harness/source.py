@@ -1,0 +1,129 @@
+"""Stage 1, source: resolve a kernel tree and record its exact version.
+
+Two kinds of input: Debian's linux-source package (the default), unpacked
+once into the cache keyed by its exact version and made a scratch git repo
+so series can be applied on branches; or a tree the user points at, used
+read-only (builds go to O= directories in the cache).
+"""
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import cache_root, key_of, locked, publishing
+from .debian import AptRepo, extract_deb, host_debian_arch
+from .errors import BadInput
+from .proc import run_capture, run_logged
+from .progress import step
+
+DEFAULT_PACKAGE = "linux-source-7.3"
+DEFAULT_SUITE = "trixie-backports"
+BASE_BRANCH = "pt-harness-base"
+GIT_ID = ["-c", "user.name=pt-harness", "-c", "user.email=pt-harness@localhost", "-c", "gc.auto=0",
+          "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"]
+
+
+@dataclass(frozen=True)
+class KernelTree:
+    path: Path          # top of the source tree
+    version: str        # kernel version and where it came from, for reports
+    key: str            # stable identity of the base tree for build keys
+    scratch: bool       # a harness-owned git repo on which series may be applied
+
+
+def kernel_version(tree: Path) -> str:
+    """VERSION.PATCHLEVEL.SUBLEVEL+EXTRAVERSION from the top Makefile."""
+    try:
+        head = (tree / "Makefile").read_text(errors="replace")[:2000]
+    except OSError:
+        raise BadInput(f"{tree}: not a kernel tree (no Makefile)") from None
+    fields = {}
+    for name in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
+        m = re.search(rf"^{name}\s*=\s*(\S*)\s*$", head, re.M)
+        fields[name] = m.group(1) if m else None
+    if not fields["VERSION"] or fields["PATCHLEVEL"] is None:
+        raise BadInput(f"{tree}: not a kernel tree (top Makefile has no VERSION)")
+    return (f"{fields['VERSION']}.{fields['PATCHLEVEL']}.{fields['SUBLEVEL'] or 0}"
+            f"{fields['EXTRAVERSION'] or ''}")
+
+
+def check_kernel_tree(tree: Path) -> None:
+    if not tree.is_dir():
+        raise BadInput(f"--kernel-src {tree}: no such directory")
+    for needed in ("Makefile", "Kconfig", "scripts/kconfig/merge_config.sh", "mm/memory.c"):
+        if not (tree / needed).exists():
+            raise BadInput(f"--kernel-src {tree}: not a kernel tree (no {needed})")
+
+
+def drop_debian_gitignore(tree: Path) -> None:
+    """Debian's tarball ends .gitignore with a block that ignores everything
+    at the top level (`/*`), so `git add -A` would add nothing: cut it."""
+    gi = tree / ".gitignore"
+    if not gi.exists():
+        return
+    text = gi.read_text()
+    cut = text.find("# Debian packaging")
+    if cut >= 0:
+        start = text.rfind("\n#\n", 0, cut)
+        gi.write_text(text[: start + 1 if start >= 0 else cut])
+
+
+def git(tree: Path, *args: str, log: Path, what: str) -> None:
+    run_logged(["git", *GIT_ID, "-C", str(tree), *args], log, what=what, timeout=1800)
+
+
+def make_scratch_repo(tree: Path, message: str, log: Path) -> None:
+    drop_debian_gitignore(tree)
+    git(tree, "init", "-q", "-b", BASE_BRANCH, log=log, what="git init")
+    git(tree, "add", "-A", log=log, what="git add")
+    git(tree, "commit", "-q", "-m", message, log=log, what="git commit of the base tree")
+
+
+def debian_source(package: str = DEFAULT_PACKAGE, suite: str = DEFAULT_SUITE) -> KernelTree:
+    """Download and unpack Debian's kernel source once per exact version."""
+    repo = AptRepo(suite, host_debian_arch())
+    repo.update()
+    version = repo.version(package)
+    safe = re.sub(r"[^A-Za-z0-9.+~-]", "_", version)
+    entry = cache_root() / "src" / f"{package}_{safe}"
+    tree = entry / "linux"
+    with locked(cache_root() / "src" / f".{package}_{safe}.lock"):
+        if not (tree / ".git").is_dir():
+            with step(f"source: fetching {package} {version} from {suite}"), \
+                    publishing(entry) as tmp:
+                log = tmp / "source.log"
+                deb = repo.download(package, tmp / "deb")
+                extract_deb(deb, tmp / "pkg")
+                tarballs = sorted((tmp / "pkg" / "usr" / "src").glob("linux-source-*.tar.*"))
+                if not tarballs:
+                    raise BadInput(f"{deb.name}: no linux-source tarball inside")
+                (tmp / "unpack").mkdir()
+                run_logged(["tar", "-xf", str(tarballs[0]), "-C", str(tmp / "unpack")], log,
+                           what=f"unpacking {tarballs[0].name}", timeout=1800)
+                top = next((tmp / "unpack").iterdir())
+                top.rename(tmp / "linux")
+                shutil.rmtree(tmp / "pkg")
+                shutil.rmtree(tmp / "unpack")
+                make_scratch_repo(tmp / "linux", f"{package} {version}", log)
+                (tmp / "VERSION").write_text(version + "\n")
+    kver = kernel_version(tree)
+    return KernelTree(path=tree, version=f"{kver} (Debian {package} {version})",
+                      key=key_of(["debian", package, version]), scratch=True)
+
+
+def local_source(path: Path) -> KernelTree:
+    """A user's tree, used as it is (uncommitted changes included)."""
+    tree = path.expanduser().resolve()
+    check_kernel_tree(tree)
+    kver = kernel_version(tree)
+    desc = f"{kver} ({tree}"
+    if (tree / ".git").exists():
+        try:
+            head = run_capture(["git", "-C", str(tree), "describe", "--always", "--dirty"],
+                               what="git describe").strip()
+            desc += f" at {head}"
+        except Exception:
+            pass
+    return KernelTree(path=tree, version=desc + ")", key=key_of(["path", str(tree)]),
+                      scratch=False)

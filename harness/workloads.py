@@ -1,0 +1,41 @@
+"""The workload programs: static C in workloads/, built once per arch.
+
+Built on the host with the arch's (cross) compiler and -static, so the
+guest needs no libc for them; cached by the digest of the sources and the
+compiler version.
+"""
+
+from pathlib import Path
+
+from .arches import Arch
+from .cache import cache_root, file_digest, key_of, locked, publishing
+from .proc import require, run_capture, run_logged
+from .progress import step
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS_DIR = REPO_ROOT / "workloads"
+CFLAGS = ["-static", "-O2", "-g0", "-Wall", "-Wextra", "-Werror", "-pthread"]
+
+
+def sources(directory: Path = WORKLOADS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.c"))
+
+
+def build_workloads(arch: Arch, directory: Path = WORKLOADS_DIR) -> Path:
+    """Directory of static binaries, one per workloads/*.c, for `arch`."""
+    cc = require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
+    cc_version = run_capture([cc, "--version"], what=f"{arch.cc} --version").splitlines()[0]
+    inputs = sources(directory) + sorted(directory.glob("*.h"))
+    key = key_of([cc_version, *CFLAGS, *(f"{p.name}:{file_digest(p)}" for p in inputs)])
+    out = cache_root() / "workloads" / f"{arch.name}-{key}"
+    with locked(out.parent / f".{out.name}.lock"):
+        if out.is_dir():
+            return out
+        with step(f"workloads: compiling {len(sources(directory))} for {arch.name}"), \
+                publishing(out) as tmp:
+            for src in sources(directory):
+                run_logged([cc, *CFLAGS, "-I", str(directory), "-o", str(tmp / src.stem),
+                            str(src)], tmp / "build.log", what=f"compiling {src.name} "
+                           f"for {arch.name}")
+            (tmp / "build.log").rename(tmp / ".build.log")
+    return out

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from harness import figures
+from harness.parsers import parse_meminfo, parse_records, parse_status, parse_vmstat
+
+
+def test_meminfo_pagetables(golden: Path) -> None:
+    m = parse_meminfo((golden / "meminfo.txt").read_text())
+    assert m["PageTables"] == 8356
+    assert m["MemTotal"] == 997196
+    assert m["HugePages_Total"] == 0
+
+
+def test_status_vmpte(golden: Path) -> None:
+    s = parse_status((golden / "status.txt").read_text())
+    assert s["VmPTE"] == 8244
+    assert s["VmRSS"] == 8520
+    assert "Threads" not in s
+
+
+def test_vmstat_counters(golden: Path) -> None:
+    v = parse_vmstat((golden / "vmstat.txt").read_text())
+    assert v["pt_reclaim_scanned"] == 4096
+    assert v["pt_reclaim_freed"] == 2048
+
+
+def test_records_keep_order_and_flag_malformed(golden: Path) -> None:
+    recs = parse_records((golden / "sparse-stdout.txt").read_text())
+    assert [r["phase"] for r in recs] == ["baseline", "populated", "emptied", "reclaimed",
+                                          "malformed"]
+
+
+def test_figures_from_records(golden: Path) -> None:
+    recs = parse_records((golden / "sparse-stdout.txt").read_text())
+    f = figures.compute(recs)
+    assert f.tables_populated == (8236 - 44) // 4 == 2048
+    assert f.tables_left == 0
+    assert f.coverage == 1.0
+    assert f.final_pagetables_kb == 212
+    assert f.run_ms == 530.0
+    assert f.properties()["coverage"] == "1.000"
+
+
+def test_figures_without_reclaim_phase_use_emptied() -> None:
+    recs = [{"phase": "baseline", "t_ms": 0, "vmpte_kb": 40, "pagetables_kb": 100},
+            {"phase": "populated", "t_ms": 1, "vmpte_kb": 8232, "pagetables_kb": 8300},
+            {"phase": "emptied", "t_ms": 2, "vmpte_kb": 8232, "pagetables_kb": 8300}]
+    f = figures.compute(recs)
+    assert (f.tables_populated, f.tables_left, f.coverage) == (2048, 2048, 0.0)
+
+
+def test_figures_missing_phase_is_named() -> None:
+    try:
+        figures.compute([{"phase": "baseline", "vmpte_kb": 1, "pagetables_kb": 1}])
+    except KeyError as e:
+        assert "populated" in str(e)
+    else:
+        raise AssertionError("no error for missing phases")

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from harness.cache import key_of
+from harness.junit import write_junit
+from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, \
+    load_suites, new_run_id
+
+
+def sample_suites() -> list[Suite]:
+    a = Suite("base", "x86_64", "7.3.4")
+    a.add(Check("build", PASSED, 12.5))
+    a.add(Check("workload:dontneed-small", PASSED, 3.0,
+                properties={"tables_populated": "2048", "coverage": "0.000"}))
+    b = Suite("pt-reclaim", "arm64", "7.3.4")
+    b.add(Check("boot", ERROR, 120.0, "no SSH within 120s", "console tail"))
+    b.add(Check("workload:dontneed-small", SKIPPED, message="guest did not boot"))
+    b.add(Check("console", FAILED, 0.1, "1 splat(s)", "Kernel panic - not syncing"))
+    return [a, b]
+
+
+def test_junit_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    write_junit(sample_suites(), path)
+    xml = JUnitXml.fromfile(str(path))
+    suites = list(xml)
+    assert [s.name for s in suites] == ["base/x86_64", "pt-reclaim/arm64"]
+    assert suites[0].tests == 2 and suites[0].failures == 0
+    cases = {c.name: c for c in suites[1]}
+    assert isinstance(cases["boot"].result[0], Error)
+    assert cases["boot"].result[0].message == "no SSH within 120s"
+    assert isinstance(cases["console"].result[0], Failure)
+    assert "Kernel panic" in cases["console"].result[0].text
+    assert isinstance(cases["workload:dontneed-small"].result[0], Skipped)
+    props = {p.name: p.value for p in suites[0].properties()}
+    assert props["arch"] == "x86_64"
+    case = next(c for c in suites[0] if c.name == "workload:dontneed-small")
+    xml_text = path.read_text()
+    assert 'name="tables_populated" value="2048"' in xml_text
+    assert case.time == 3.0
+
+
+def test_suite_saved_and_loaded(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    for s in sample_suites():
+        run.save_suite(s)
+    loaded = load_suites(run.path)
+    assert [s.name for s in loaded] == ["base/x86_64", "pt-reclaim/arm64"]
+    assert loaded[1].checks[0].message == "no SSH within 120s"
+    assert loaded[0].ok and not loaded[1].ok
+
+
+def test_run_ids_unique_and_sortable() -> None:
+    ids = {new_run_id() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i.split("-")) == 3 for i in ids)
+
+
+def test_cache_keys_stable_and_order_sensitive() -> None:
+    assert key_of(["a", "b"]) == key_of(["a", "b"])
+    assert key_of(["a", "b"]) != key_of(["b", "a"])
+    assert key_of(["ab"]) != key_of(["a", "b"])
+
+
+def test_run_dir_refuses_reuse(tmp_path: Path) -> None:
+    RunDir(tmp_path, "same")
+    with pytest.raises(FileExistsError):
+        RunDir(tmp_path, "same")

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for pt-harness workloads: reading page-table figures and
+ * printing one machine-readable record per phase.
+ *
+ * Record format, one per line on stdout (the harness parses these):
+ *   PTREC {"phase":"populated","t_ms":12.3,"vmpte_kb":8244,"pagetables_kb":9000}
+ * A workload exits non-zero when one of its own checks fails, after a
+ *   PTREC {"phase":"check-failed","what":"..."}
+ * record naming the check.
+ */
+#ifndef PTLIB_H
+#define PTLIB_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_PT_RECLAIM
+#define MADV_PT_RECLAIM 26
+#endif
+
+#define SZ_2M (2UL << 20)
+
+static double pt_t0;
+
+static inline double pt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Value in kB of "Key:" from a /proc file of "Key: value kB" lines, or -1. */
+static inline long pt_read_kb(const char *path, const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static inline long pt_vmpte_kb(void)
+{
+	return pt_read_kb("/proc/self/status", "VmPTE");
+}
+
+static inline long pt_pagetables_kb(void)
+{
+	return pt_read_kb("/proc/meminfo", "PageTables");
+}
+
+/*
+ * PageTables drops only after the RCU grace period frees the tables, so
+ * wait until it has stopped moving: unchanged for 5 reads 20 ms apart,
+ * bounded by 3 s.
+ */
+static inline long pt_pagetables_settled_kb(void)
+{
+	long last = pt_pagetables_kb(), cur;
+	int stable = 0, i;
+
+	for (i = 0; i < 150 && stable < 5; i++) {
+		usleep(20000);
+		cur = pt_pagetables_kb();
+		stable = cur == last ? stable + 1 : 0;
+		last = cur;
+	}
+	return last;
+}
+
+static inline void pt_start(void)
+{
+	pt_t0 = pt_now_ms();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Print a phase record; `extra` is a JSON fragment (",\"k\":v") or "". */
+static inline void pt_record(const char *phase, int settle, const char *fmt, ...)
+{
+	char extra[512] = "";
+	long pt = settle ? pt_pagetables_settled_kb() : pt_pagetables_kb();
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(extra, sizeof(extra), fmt, ap);
+		va_end(ap);
+	}
+	printf("PTREC {\"phase\":\"%s\",\"t_ms\":%.1f,\"vmpte_kb\":%ld,\"pagetables_kb\":%ld%s}\n",
+	       phase, pt_now_ms() - pt_t0, pt_vmpte_kb(), pt, extra);
+}
+
+static inline void pt_fail(const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	printf("PTREC {\"phase\":\"check-failed\",\"what\":\"%s\"}\n", what);
+	exit(1);
+}
+
+#endif /* PTLIB_H */

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sparse: map a large anonymous area, touch one page per 2 MiB so that each
+ * touched page costs one PTE table, then empty the tables and record what
+ * page-table memory does.
+ *
+ *   sparse [--size-mb N] [--free whole|small] [--reclaim]
+ *
+ * --free whole: one MADV_DONTNEED over the whole area (upstream 7.3 frees
+ *               the tables in that path);
+ * --free small: one 4 KiB MADV_DONTNEED per table, as an allocator purging
+ *               small extents does (7.3 keeps every table);
+ * --reclaim:    afterwards call MADV_PT_RECLAIM over the area (recorded as
+ *               unsupported where the kernel does not know the advice).
+ */
+#include <sys/mman.h>
+#include "ptlib.h"
+
+int main(int argc, char **argv)
+{
+	unsigned long size = 4096UL << 20, off, tables;
+	const char *how = "whole";
+	int reclaim = 0, i;
+	char *p;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--size-mb") && i + 1 < argc)
+			size = strtoul(argv[++i], NULL, 0) << 20;
+		else if (!strcmp(argv[i], "--free") && i + 1 < argc)
+			how = argv[++i];
+		else if (!strcmp(argv[i], "--reclaim"))
+			reclaim = 1;
+		else {
+			fprintf(stderr, "usage: %s [--size-mb N] [--free whole|small] [--reclaim]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (strcmp(how, "whole") && strcmp(how, "small")) {
+		fprintf(stderr, "sparse: --free takes whole or small\n");
+		return 2;
+	}
+	tables = size / SZ_2M;
+
+	pt_start();
+	pt_record("baseline", 1, ",\"tables\":%lu", tables);
+
+	/* Over-map by 2 MiB so the area can start on a PMD boundary. */
+	p = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		pt_fail("mmap %lu MiB: %s", size >> 20, strerror(errno));
+	p = (char *)(((unsigned long)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	/* One 4 KiB page per table, never a THP: the point is PTE tables. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+
+	for (off = 0; off < size; off += SZ_2M)
+		p[off] = 1;
+	pt_record("populated", 0, "");
+
+	if (!strcmp(how, "whole")) {
+		if (madvise(p, size, MADV_DONTNEED))
+			pt_fail("MADV_DONTNEED: %s", strerror(errno));
+	} else {
+		for (off = 0; off < size; off += SZ_2M)
+			if (madvise(p + off, 4096, MADV_DONTNEED))
+				pt_fail("MADV_DONTNEED at %lu: %s", off, strerror(errno));
+	}
+	pt_record("emptied", 1, "");
+
+	for (off = 0; off < size; off += SZ_2M)
+		if (p[off] != 0)
+			pt_fail("page at offset %lu not zero after MADV_DONTNEED", off);
+
+	if (reclaim) {
+		if (madvise(p, size, MADV_PT_RECLAIM) == 0)
+			pt_record("reclaimed", 1, "");
+		else if (errno == EINVAL)
+			pt_record("reclaim-unsupported", 0, "");
+		else
+			pt_fail("MADV_PT_RECLAIM: %s", strerror(errno));
+	}
+	return 0;
+}
