@@ -17,6 +17,8 @@ class Workload:
     command: tuple[str, ...]
     timeout: float
     default: bool
+    reclaim: bool = False               # takes --reclaim / --wait-ms (mode args)
+    needs: tuple[str, ...] = ()         # guest resources, e.g. "disk"
 
     def guest_argv(self) -> list[str]:
         return [f"{GUEST_BIN}/{self.command[0]}", *self.command[1:]]
@@ -33,7 +35,9 @@ def load_catalog(path: Path = CATALOG) -> dict[str, Workload]:
             out[name] = Workload(name=name, description=str(spec.get("description", "")),
                                  command=tuple(spec["command"]),
                                  timeout=float(spec.get("timeout", 300)),
-                                 default=bool(spec.get("default", False)))
+                                 default=bool(spec.get("default", False)),
+                                 reclaim=bool(spec.get("reclaim", False)),
+                                 needs=tuple(spec.get("needs", ())))
         except (KeyError, TypeError, ValueError) as e:
             raise BadInput(f"{path}: workload {name}: bad or missing field {e}") from None
     return out

@@ -9,7 +9,7 @@ from types import FrameType
 from . import proc
 from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import select
-from .errors import EXIT_INTERRUPTED, HarnessError
+from .errors import EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
 
 
@@ -29,11 +29,30 @@ def _parser() -> argparse.ArgumentParser:
                    help="do not also run the unpatched base kernel")
     r.add_argument("--workload", action="append", metavar="NAME",
                    help="workload to run (repeatable; default: the default set)")
+    r.add_argument("--mode", action="append", default=[], metavar="MODE",
+                   help="run only these modes (repeatable): base, never, madvise, "
+                        "madvise-prctl, always")
+    r.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="pt_reclaim sysctl for patched kernels, e.g. scan_delay_ms=50")
     r.add_argument("--config", action="append", type=Path, default=[], metavar="FRAGMENT",
                    help="extra kconfig fragment (repeatable)")
     r.add_argument("--results", type=Path, metavar="DIR",
                    help="parent directory for the run directory (default: results/)")
     return p
+
+
+KNOBS = ("scan_delay_ms", "scan_size_mb")
+
+
+def parse_knobs(items: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in KNOBS or not value.isdigit():
+            raise BadInput(f"--knob {item!r}: expected NAME=NUMBER with NAME one of "
+                           f"{', '.join(KNOBS)}")
+        out.append((name, value))
+    return tuple(out)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -50,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                 workloads=tuple(select(args.workload)),
                 kernel_src=args.kernel_src, series=args.series, base=not args.no_base,
                 results=args.results.resolve() if args.results else None,
-                extra_fragments=tuple(p.resolve() for p in args.config))
+                extra_fragments=tuple(p.resolve() for p in args.config),
+                modes=tuple(args.mode), knobs=parse_knobs(args.knob))
             return run(opts)
         raise AssertionError(args.command)
     except HarnessError as e:
@@ -58,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"pt-harness: error: {e}", file=sys.stderr)
         return e.exit_status
+    except Exception as e:   # a bug: say so in one line, traceback on --debug
+        if args.debug:
+            raise
+        print(f"pt-harness: internal error: {type(e).__name__}: {e} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
     except KeyboardInterrupt:
         print("pt-harness: interrupted; QEMU stopped, results so far kept", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -19,6 +19,7 @@ from .arches import Arch
 from .catalog import Workload
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, HarnessError
 from .junit import write_junit
+from .modes import BASE, PATCHED, load_expectations, modes_for
 from .progress import say
 from .results import ERROR, Check, RunDir, Suite
 from .series import EMPTY, Series, apply, load_series
@@ -39,6 +40,8 @@ class RunOptions:
     base: bool = True                # also run the unpatched base kernel
     results: Path | None = None
     extra_fragments: tuple[Path, ...] = ()
+    modes: tuple[str, ...] = ()          # narrow the modes run; empty: all
+    knobs: tuple[tuple[str, str], ...] = ()
 
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -73,7 +76,8 @@ def run(opts: RunOptions) -> int:
     started = time.monotonic()
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
-    kernels = kernels_to_run(opts)   # bad --series fails before any download
+    kernels = kernels_to_run(opts)   # bad input fails before any download
+    expectations = load_expectations()
     meta: dict[str, Any] = {"run_id": rundir.run_id, "argv": sys.argv,
             "started": dt.datetime.now(dt.UTC).isoformat(),
             "host": platform.node(), "arches": [a.name for a in opts.arches],
@@ -94,8 +98,12 @@ def run(opts: RunOptions) -> int:
                 if apply_error:
                     suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
                                     detail=apply_error))
-                run_suite(SuitePlan(tree, commit, arch, fragments_for(arch,
-                                    opts.extra_fragments), opts.workloads), suite, rundir)
+                kind = BASE if series.empty else PATCHED
+                plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
+                                 opts.workloads, tuple(modes_for(kind, list(opts.modes))
+                                       or modes_for(kind)),
+                                 tuple(expectations), dict(opts.knobs))
+                run_suite(plan, suite, rundir)
                 write_junit(suites, rundir.path / "junit.xml")
     finally:
         write_junit(suites, rundir.path / "junit.xml")

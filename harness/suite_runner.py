@@ -1,32 +1,34 @@
-"""One suite: build, image, boot and workloads for one (kernel, arch).
+"""One suite: build, image, boot, then every mode x workload for one
+(kernel, arch), all in one boot (modes are switched in the guest).
 
 Every step becomes a Check saved as soon as it ends; a step that fails
 marks the steps that depend on it as skipped, never as passed.
 """
 
-import json
 import re
-import shlex
 import shutil
+import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import console, figures
+from . import console
 from .arches import Arch
 from .catalog import Workload
 from .errors import GuestError, HarnessError
 from .guest import Guest
 from .image import build_image, run_overlay, write_run_initrd
-from .kbuild import BuiltKernel, build
+from .kbuild import build
 from .keys import make_keys
-from .parsers import parse_records
+from .modes import Expectation, Mode
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .source import KernelTree
 from .vm import VM, VMSpec, choose_accel
+from .workload_runner import case_name, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
+DISK_MB = 256
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class SuitePlan:
     arch: Arch
     fragments: tuple[Path, ...]
     workloads: tuple[Workload, ...]
+    modes: tuple[Mode, ...]
+    expectations: tuple[Expectation, ...] = ()
+    knobs: dict[str, str] = field(default_factory=dict)
 
-
-def _timed(suite: Suite, run: RunDir, name: str) -> "_CheckTimer":
-    return _CheckTimer(suite, run, name)
+    def case_names(self) -> list[str]:
+        return [case_name(w, m) for m in self.modes for w in self.workloads]
 
 
 class _CheckTimer:
@@ -51,10 +55,14 @@ class _CheckTimer:
 
     def record(self, status: str, message: str = "", detail: str = "",
                properties: dict[str, str] | None = None) -> Check:
-        c = self.suite.add(Check(self.name, status, time.monotonic() - self.start,
-                                 message, detail, properties or {}))
-        self.run.save_suite(self.suite)
-        return c
+        return save(self.suite, self.run, Check(self.name, status, time.monotonic() - self.start,
+                                                message, detail, properties or {}))
+
+
+def save(suite: Suite, run: RunDir, check: Check) -> Check:
+    suite.add(check)
+    run.save_suite(suite)
+    return check
 
 
 def skip_rest(suite: Suite, run: RunDir, names: list[str], why: str) -> None:
@@ -64,25 +72,27 @@ def skip_rest(suite: Suite, run: RunDir, names: list[str], why: str) -> None:
 
 
 def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
-    later = ["boot", *(f"workload:{w.name}" for w in plan.workloads), "console"]
+    later = ["boot", *plan.case_names(), "console"]
     if plan.commit is None:
         skip_rest(suite, run, ["build", *later], "series did not apply")
         return
     out = run.suite_dir(suite)
-    t = _timed(suite, run, "build")
+    t = _CheckTimer(suite, run, "build")
     try:
         kernel = build(plan.tree, plan.commit, plan.arch, list(plan.fragments), suite.kernel)
     except HarnessError as e:
-        _copy_log(Path(getattr(e, "log", "") or "/nonexistent"), out / "build.log")
+        _copy(Path(getattr(e, "log", None) or "/nonexistent"), out / "build.log")
         t.record(ERROR, str(e).splitlines()[0], str(e))
         skip_rest(suite, run, later, "build failed")
         return
-    _copy_log(kernel.log, out / "build.log")
+    _copy(kernel.log, out / "build.log")
     t.record(PASSED, properties={"rebuilt": str(kernel.rebuilt), "build_key": kernel.key})
 
-    t = _timed(suite, run, "image")
+    t = _CheckTimer(suite, run, "image")
     try:
         image = build_image(plan.arch)
+        disk = make_disk(out / "disk.img") if any("disk" in w.needs
+                                                   for w in plan.workloads) else None
     except HarnessError as e:
         t.record(ERROR, str(e).splitlines()[0], str(e))
         skip_rest(suite, run, later, "guest image failed")
@@ -93,86 +103,73 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
                                                  keys.client_public_line),
                               out / "initrd.cpio.gz")
     accel = choose_accel(plan.arch, kernel.image, out)
-    spec = VMSpec(plan.arch, kernel.image, initrd, out / "console.log")
-    with VM(spec, accel) as vm:
-        _boot_and_run(plan, suite, run, vm, Guest(vm, keys), kernel)
-    initrd.unlink(missing_ok=True)
+    spec = VMSpec(plan.arch, kernel.image, initrd, out / "console.log",
+                  drives=(disk,) if disk else ())
+    try:
+        with VM(spec, accel) as vm:
+            _boot_and_run(plan, suite, run, vm, Guest(vm, keys))
+    finally:
+        initrd.unlink(missing_ok=True)
+        if disk:
+            disk.unlink(missing_ok=True)
     _console_check(suite, run, spec.console_log)
 
 
-def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Guest,
-                  kernel: BuiltKernel) -> None:
-    t = _timed(suite, run, "boot")
+def make_disk(path: Path) -> Path:
+    """A small ext4 image for file-backed workloads, made without root."""
+    try:
+        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "ptdata", str(path),
+                        f"{DISK_MB}M"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise HarnessError(f"mke2fs {path}: {e}") from None
+    return path
+
+
+def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Guest) -> None:
+    t = _CheckTimer(suite, run, "boot")
     try:
         with step(f"boot {suite.name} ({vm.accel})"):
             seconds = guest.wait_ssh(SSH_TIMEOUT)
     except GuestError as e:
         t.record(ERROR, str(e), console.tail(vm.spec.console_log))
-        skip_rest(suite, run, [f"workload:{w.name}" for w in plan.workloads],
-                  "guest did not boot")
+        skip_rest(suite, run, plan.case_names(), "guest did not boot")
         return
     props = {"boot_to_ssh_s": f"{seconds:.2f}", "accel": vm.accel}
     m = re.search(r"pt-harness: init up ([\d.]+)s", vm.console())
     if m:
         props["kernel_to_init_s"] = m.group(1)
     t.record(PASSED, properties=props)
-    say(f"{suite.name}: SSH up {seconds:.1f}s after QEMU start")
     try:
-        for i, w in enumerate(plan.workloads):
-            if not vm.alive():
-                skip_rest(suite, run, [f"workload:{x.name}" for x in plan.workloads[i:]],
-                          "guest is gone")
-                return
-            _run_workload(w, suite, run, vm, guest)
+        for mode in plan.modes:
+            _run_mode(plan, mode, suite, run, vm, guest)
     finally:
         guest.close()
 
 
-def _run_workload(w: Workload, suite: Suite, run: RunDir, vm: VM, guest: Guest) -> None:
-    t = _timed(suite, run, f"workload:{w.name}")
-    cmd = " ".join(shlex.quote(a) for a in w.guest_argv())
-    say(f"{suite.name}: workload {w.name}")
+def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
+              guest: Guest) -> None:
+    names = [case_name(w, mode) for w in plan.workloads]
     try:
-        r = guest.run(cmd, timeout=w.timeout)
+        problem = setup_mode(guest, mode, plan.knobs)
     except GuestError as e:
-        t.record(ERROR, str(e), console.tail(vm.spec.console_log))
+        problem = str(e)
+    if problem:
+        for n in names:
+            save(suite, run, Check(n, ERROR, message=problem))
         return
-    records = parse_records(r.stdout)
-    raw = {"workload": w.name, "command": cmd, "exit_status": r.exit_status,
-           "timed_out": r.timed_out, "seconds": r.seconds, "records": records,
-           "stdout": r.stdout, "stderr": r.stderr}
-    (run.suite_dir(suite) / f"samples-{w.name}.json").write_text(json.dumps(raw, indent=2))
-    if r.timed_out:
-        t.record(ERROR, f"workload {w.name} timed out after {w.timeout:.0f}s",
-                 console.tail(vm.spec.console_log))
-        return
-    failed = [rec.get("what", "") for rec in records if rec["phase"] == "check-failed"]
-    if r.exit_status != 0 or failed:
-        t.record(FAILED, f"workload {w.name} exited {r.exit_status}"
-                 + (f": {failed[0]}" if failed else ""), r.stdout[-3000:] + r.stderr[-2000:])
-        return
-    try:
-        fig = figures.compute(records)
-    except KeyError as e:
-        t.record(FAILED, str(e), r.stdout[-3000:])
-        return
-    problems = plausibility(fig)
-    t.record(FAILED if problems else PASSED, "; ".join(problems), "", fig.properties())
-
-
-def plausibility(fig: figures.Figures) -> list[str]:
-    """Sanity of the figures themselves: the workload must have made tables
-    and the guest-wide counter must have seen them."""
-    out = []
-    if fig.populated_pagetables_kb <= fig.baseline_pagetables_kb:
-        out.append("PageTables did not grow while populating")
-    if fig.tables_populated <= 0:
-        out.append("VmPTE did not grow while populating")
-    return out
+    for w in plan.workloads:
+        if not vm.alive():
+            save(suite, run, Check(case_name(w, mode), ERROR, message="guest is gone",
+                                   detail=console.tail(vm.spec.console_log)))
+            continue
+        say(f"{suite.name}: {case_name(w, mode)}")
+        check = run_workload(guest, w, mode, list(plan.expectations), run.suite_dir(suite),
+                             vm.spec.console_log)
+        save(suite, run, check)
 
 
 def _console_check(suite: Suite, run: RunDir, log: Path) -> None:
-    t = _timed(suite, run, "console")
+    t = _CheckTimer(suite, run, "console")
     splats = console.scan_file(log)
     if splats:
         first = splats[0]
@@ -183,7 +180,7 @@ def _console_check(suite: Suite, run: RunDir, log: Path) -> None:
         t.record(PASSED, properties={"splats": "0"})
 
 
-def _copy_log(src: Path, dst: Path) -> None:
+def _copy(src: Path, dst: Path) -> None:
     try:
         shutil.copyfile(src, dst)
     except OSError:

@@ -1,4 +1,5 @@
-"""The workload programs: static C in workloads/, built once per arch.
+"""The guest programs: static C in workloads/ and guest-images/tools/
+(the sampler), built once per arch.
 
 Built on the host with the arch's (cross) compiler and -static, so the
 guest needs no libc for them; cached by the digest of the sources and the
@@ -14,27 +15,29 @@ from .progress import step
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = REPO_ROOT / "workloads"
+TOOLS_DIR = REPO_ROOT / "guest-images" / "tools"
+SOURCE_DIRS = (WORKLOADS_DIR, TOOLS_DIR)
 CFLAGS = ["-static", "-O2", "-g0", "-Wall", "-Wextra", "-Werror", "-pthread"]
 
 
-def sources(directory: Path = WORKLOADS_DIR) -> list[Path]:
-    return sorted(directory.glob("*.c"))
+def sources(dirs: tuple[Path, ...] = SOURCE_DIRS) -> list[Path]:
+    return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
-def build_workloads(arch: Arch, directory: Path = WORKLOADS_DIR) -> Path:
-    """Directory of static binaries, one per workloads/*.c, for `arch`."""
+def build_workloads(arch: Arch, dirs: tuple[Path, ...] = SOURCE_DIRS) -> Path:
+    """Directory of static binaries, one per *.c in `dirs`, for `arch`."""
     cc = require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
     cc_version = run_capture([cc, "--version"], what=f"{arch.cc} --version").splitlines()[0]
-    inputs = sources(directory) + sorted(directory.glob("*.h"))
+    inputs = sources(dirs) + sorted(p for d in dirs for p in d.glob("*.h"))
     key = key_of([cc_version, *CFLAGS, *(f"{p.name}:{file_digest(p)}" for p in inputs)])
     out = cache_root() / "workloads" / f"{arch.name}-{key}"
     with locked(out.parent / f".{out.name}.lock"):
         if out.is_dir():
             return out
-        with step(f"workloads: compiling {len(sources(directory))} for {arch.name}"), \
+        with step(f"workloads: compiling {len(sources(dirs))} for {arch.name}"), \
                 publishing(out) as tmp:
-            for src in sources(directory):
-                run_logged([cc, *CFLAGS, "-I", str(directory), "-o", str(tmp / src.stem),
+            for src in sources(dirs):
+                run_logged([cc, *CFLAGS, "-I", str(src.parent), "-o", str(tmp / src.stem),
                             str(src)], tmp / "build.log", what=f"compiling {src.name} "
                            f"for {arch.name}")
             (tmp / "build.log").rename(tmp / ".build.log")

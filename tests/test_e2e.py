@@ -69,8 +69,8 @@ def test_base_kernel_shows_the_gap(default_run: tuple[int, Path, str]) -> None:
         if not suite.name.startswith("base/"):
             continue
         cases = {c.name: {p.name: p.value for p in c.properties()} for c in suite}
-        assert float(cases["workload:dontneed-whole"]["coverage"]) >= 0.95
-        assert float(cases["workload:dontneed-small"]["coverage"]) <= 0.05
+        assert float(cases["workload:dontneed-whole[base]"]["coverage"]) >= 0.95
+        assert float(cases["workload:dontneed-small[base]"]["coverage"]) <= 0.05
 
 
 def test_logs_kept_and_no_qemu_left(default_run: tuple[int, Path, str]) -> None:

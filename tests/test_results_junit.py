@@ -5,8 +5,17 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness.cache import key_of
 from harness.junit import write_junit
-from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, \
-    load_suites, new_run_id
+from harness.results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    Check,
+    RunDir,
+    Suite,
+    load_suites,
+    new_run_id,
+)
 
 
 def sample_suites() -> list[Suite]:

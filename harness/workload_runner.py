@@ -1,0 +1,114 @@
+"""Running one workload in one mode in a booted guest, and its verdict.
+
+The workload runs under the guest-side sampler (ptsample), which records
+PageTables, the workload's VmPTE and the pt_reclaim counters every 20 ms;
+the samples and the workload's own phase records are saved raw, so any
+report can be rebuilt from them.
+"""
+
+import json
+import shlex
+from pathlib import Path
+
+from . import console, figures
+from .catalog import GUEST_BIN, Workload
+from .errors import GuestError
+from .guest import Guest
+from .modes import Expectation, Mode, judge
+from .parsers import parse_records
+from .results import ERROR, FAILED, PASSED, SKIPPED, Check
+
+SAMPLE_INTERVAL_MS = 20
+SYSFS_MODE = "/sys/kernel/mm/pt_reclaim/enabled"
+KNOB_DIR = "/proc/sys/vm"
+
+
+def case_name(w: Workload, mode: Mode) -> str:
+    return f"workload:{w.name}[{mode.name}]"
+
+
+def guest_command(w: Workload, mode: Mode, samples: str) -> str:
+    argv = [f"{GUEST_BIN}/ptsample", "--interval-ms", str(SAMPLE_INTERVAL_MS),
+            "--out", samples]
+    if mode.prctl:
+        argv += ["--prctl", mode.prctl]
+    argv += ["--", *w.guest_argv()]
+    if w.reclaim:
+        argv += list(mode.workload_args)
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str]) -> str:
+    """Put the guest in `mode`; return "" or what went wrong."""
+    cmds = []
+    if mode.sysfs:
+        cmds.append(f"echo {shlex.quote(mode.sysfs)} > {SYSFS_MODE} && "
+                    f"grep -q {shlex.quote('[' + mode.sysfs + ']')} {SYSFS_MODE}")
+    if mode.kernel == "patched":
+        for knob, value in knobs.items():
+            path = f"{KNOB_DIR}/pt_reclaim_{knob}"
+            cmds.append(f"echo {shlex.quote(value)} > {path} && "
+                        f"test \"$(cat {path})\" = {shlex.quote(value)}")
+    for c in cmds:
+        r = guest.run(c, timeout=30)
+        if r.exit_status != 0:
+            return f"could not set up mode {mode.name}: `{c}` failed: {r.stderr.strip()}"
+    return ""
+
+
+def run_workload(guest: Guest, w: Workload, mode: Mode, expectations: list[Expectation],
+                 out_dir: Path, console_log: Path) -> Check:
+    name = case_name(w, mode)
+    samples_path = "/tmp/pt-samples.jsonl"
+    cmd = guest_command(w, mode, samples_path)
+    try:
+        r = guest.run(cmd, timeout=w.timeout)
+        samples_raw = guest.run(f"cat {samples_path}; rm -f {samples_path}", timeout=60).stdout
+    except GuestError as e:
+        return Check(name, ERROR, message=str(e), detail=console.tail(console_log))
+    records = parse_records(r.stdout)
+    samples = [json.loads(ln) for ln in samples_raw.splitlines() if ln.startswith("{")]
+    raw = {"workload": w.name, "mode": mode.name, "command": cmd,
+           "exit_status": r.exit_status, "timed_out": r.timed_out, "seconds": r.seconds,
+           "records": records, "samples": samples, "stdout": r.stdout, "stderr": r.stderr}
+    (out_dir / f"samples-{w.name}-{mode.name}.json").write_text(json.dumps(raw, indent=1))
+    return verdict(name, w, mode, r.exit_status, r.timed_out, records, r.stdout + r.stderr,
+                   expectations, console_log, r.seconds)
+
+
+def verdict(name: str, w: Workload, mode: Mode, exit_status: int, timed_out: bool,
+            records: list[dict], output: str,  # type: ignore[type-arg]
+            expectations: list[Expectation], console_log: Path, seconds: float) -> Check:
+    """Pure: the check for one workload run from what it printed."""
+    if timed_out:
+        return Check(name, ERROR, seconds, f"{w.name} timed out after {w.timeout:.0f}s",
+                     console.tail(console_log))
+    skipped = [r for r in records if r["phase"] == "skipped"]
+    if exit_status == 0 and skipped:
+        return Check(name, SKIPPED, seconds, str(skipped[0].get("why", "skipped")))
+    failed = [str(r.get("what", "")) for r in records if r["phase"] == "check-failed"]
+    if exit_status != 0 or failed:
+        why = failed[0] if failed else f"exit status {exit_status}"
+        return Check(name, FAILED, seconds, f"{w.name}: {why}", output[-4000:])
+    try:
+        fig = figures.compute(records)
+    except KeyError:
+        # A correctness workload without table figures: its exit status is
+        # the verdict, unless data expects figures of it.
+        if any(e.workload == w.name and mode.name in e.modes for e in expectations):
+            return Check(name, FAILED, seconds, f"{w.name} printed no table figures")
+        return Check(name, PASSED, seconds)
+    problems = plausibility(fig) + judge(w.name, mode.name, fig, expectations)
+    return Check(name, FAILED if problems else PASSED, seconds, "; ".join(problems), "",
+                 fig.properties())
+
+
+def plausibility(fig: figures.Figures) -> list[str]:
+    """The figures must show the workload made tables and the guest-wide
+    counter saw them; anything else means the measurement is broken."""
+    out = []
+    if fig.tables_populated <= 0:
+        out.append("VmPTE did not grow while populating")
+    if fig.populated_pagetables_kb <= fig.baseline_pagetables_kb:
+        out.append("PageTables did not grow while populating")
+    return out

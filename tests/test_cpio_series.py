@@ -1,0 +1,52 @@
+import gzip
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import cpio
+from harness.errors import BadInput
+from harness.series import failed_patch_detail, load_series
+
+
+def test_cpio_is_read_by_gnu_cpio(tmp_path: Path) -> None:
+    data = cpio.gzipped([cpio.directory("etc"), cpio.file("etc/passwd", b"root:x:0:0\n"),
+                         cpio.symlink("bin/sh", "busybox"), cpio.directory("bin"),
+                         cpio.chardev("dev/console", 5, 1), cpio.directory("dev")])
+    raw = gzip.decompress(data)
+    listing = subprocess.run(["cpio", "-t", "-v", "--quiet"], input=raw, capture_output=True,
+                             check=True).stdout.decode()
+    lines = listing.splitlines()
+    names = [ln.split()[-1] if "->" not in ln else ln.split()[-3] for ln in lines]
+    assert names == ["bin", "bin/sh", "dev", "dev/console", "etc", "etc/passwd"]
+    assert any(ln.startswith("crw") for ln in lines)
+    assert cpio.gzipped([cpio.file("a", b"x")]) == cpio.gzipped([cpio.file("a", b"x")])
+
+
+def test_series_file_order_and_cover_letter_skipped(tmp_path: Path) -> None:
+    for n in ("0000-cover-letter.patch", "0001-a.patch", "0002-b.patch"):
+        (tmp_path / n).write_text(n)
+    (tmp_path / "series").write_text("# comment\n0002-b.patch\n\n0001-a.patch\n")
+    s = load_series(tmp_path)
+    assert [p.name for p in s.patches] == ["0002-b.patch", "0001-a.patch"]
+    (tmp_path / "series").write_text("0000-cover-letter.patch\n0001-a.patch\n")
+    assert [p.name for p in load_series(tmp_path).patches] == ["0001-a.patch"]
+
+
+def test_series_missing_patch_named(tmp_path: Path) -> None:
+    (tmp_path / "series").write_text("0001-gone.patch\n")
+    with pytest.raises(BadInput, match=r"series:1: patch 0001-gone.patch does not exist"):
+        load_series(tmp_path)
+
+
+def test_series_dir_missing(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="no such directory"):
+        load_series(tmp_path / "nope")
+
+
+def test_git_am_failure_detail() -> None:
+    out = ("Applying: mm: add thing\nerror: patch failed: mm/memory.c:1982\n"
+           "error: mm/memory.c: patch does not apply\nPatch failed at 0001 mm: add thing\n"
+           "hint: Use 'git am --show-current-patch=diff'\n")
+    d = failed_patch_detail(out)
+    assert "mm/memory.c:1982" in d and "hint" not in d

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import Workload, load_catalog, select
+from harness.errors import BadInput
+from harness.modes import Expectation, load_expectations, load_modes, modes_for
+from harness.parsers import parse_records
+from harness.results import FAILED, PASSED, SKIPPED
+from harness.workload_runner import guest_command, verdict
+
+W = Workload("dontneed-small", "", ("sparse", "--free", "small"), 60.0, True, reclaim=True)
+CORRECTNESS = Workload("fork-cow", "", ("fork-cow",), 60.0, True)
+MODES = load_modes()
+EXPECT = [Expectation("dontneed-small", ("always",), 0.99, None, ""),
+          Expectation("dontneed-small", ("base",), None, 0.05, "")]
+
+
+def recs(final_vmpte: int) -> list[dict]:  # type: ignore[type-arg]
+    return [{"phase": "baseline", "t_ms": 0, "vmpte_kb": 40, "pagetables_kb": 100},
+            {"phase": "populated", "t_ms": 1, "vmpte_kb": 8232, "pagetables_kb": 8300},
+            {"phase": "emptied", "t_ms": 2, "vmpte_kb": 8232, "pagetables_kb": 8300},
+            {"phase": "reclaimed", "t_ms": 3, "vmpte_kb": final_vmpte, "pagetables_kb": 120}]
+
+
+def judge(records: list[dict], mode: str, rc: int = 0,  # type: ignore[type-arg]
+          w: Workload = W) -> tuple[str, str]:
+    c = verdict("x", w, MODES[mode], rc, False, records, "", EXPECT, Path("/nope"), 1.0)
+    return c.status, c.message
+
+
+def test_project_data_loads() -> None:
+    assert {"base", "never", "madvise", "madvise-prctl", "always"} <= set(MODES)
+    assert load_expectations()
+    assert select(None)
+
+
+def test_full_reclaim_meets_always() -> None:
+    assert judge(recs(40), "always") == (PASSED, "")
+
+
+def test_no_reclaim_fails_always_with_figures() -> None:
+    status, msg = judge(recs(8232), "always")
+    assert status == FAILED
+    assert "coverage 0.00% below 99%" in msg and "0/2048" in msg
+
+
+def test_base_keeping_tables_passes_and_freeing_fails() -> None:
+    assert judge(recs(8232), "base")[0] == PASSED
+    assert judge(recs(40), "base")[0] == FAILED
+
+
+def test_broken_invariant_fails_whatever_the_figures() -> None:
+    r = recs(40) + [{"phase": "check-failed", "what": "page 3 not zero"}]
+    assert judge(r, "always", rc=1) == (FAILED, "dontneed-small: page 3 not zero")
+
+
+def test_skip_record_skips() -> None:
+    assert judge([{"phase": "skipped", "why": "no uffd-wp"}], "always")[0] == SKIPPED
+
+
+def test_correctness_workload_passes_on_exit_status() -> None:
+    assert judge([], "always", w=CORRECTNESS)[0] == PASSED
+    assert judge([], "always", rc=3, w=CORRECTNESS)[0] == FAILED
+
+
+def test_modes_per_kernel_kind() -> None:
+    assert [m.name for m in modes_for("base", None, MODES)] == ["base"]
+    assert "always" in [m.name for m in modes_for("patched", None, MODES)]
+    assert [m.name for m in modes_for("patched", ["always"], MODES)] == ["always"]
+    with pytest.raises(BadInput, match="unknown mode"):
+        modes_for("patched", ["sometimes"], MODES)
+
+
+def test_guest_command_quotes_and_appends_mode_args() -> None:
+    cmd = guest_command(W, MODES["madvise-prctl"], "/tmp/s.jsonl")
+    assert cmd.startswith("/opt/pt/bin/ptsample --interval-ms 20 --out /tmp/s.jsonl "
+                          "--prctl enable -- /opt/pt/bin/sparse --free small --wait-ms")
+    assert "--reclaim" not in guest_command(CORRECTNESS, MODES["madvise"], "/t")
+    odd = Workload("x", "", ("sparse", "a b", "it's"), 1.0, False)
+    assert "'a b' 'it'\"'\"'s'" in guest_command(odd, MODES["base"], "/t")
+
+
+def test_bad_catalog_is_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "w.toml"
+    bad.write_text("[x]\ndescription = 1\n")
+    with pytest.raises(BadInput, match="workload x"):
+        load_catalog(bad)
+    bad.write_text("[x\n")
+    with pytest.raises(BadInput, match="w.toml"):
+        load_catalog(bad)
+
+
+def test_bad_expectations_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "e.toml"
+    bad.write_text('[[expect]]\nworkload = "a"\nmodes = ["base"]\n')
+    with pytest.raises(BadInput, match="needs min_coverage or max_coverage"):
+        load_expectations(bad)
+
+
+def test_records_from_real_sampler_format() -> None:
+    out = 'PTREC {"phase":"skipped","why":"userfaultfd: ENOSYS"}\n'
+    assert parse_records(out)[0]["why"] == "userfaultfd: ENOSYS"

@@ -1,0 +1,63 @@
+"""series.apply against a real (tiny) git repository."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.errors import StageFailed
+from harness.series import Series, apply, load_series
+from harness.source import BASE_BRANCH, GIT_ID, KernelTree
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> KernelTree:
+    repo = tmp_path / "src" / "linux"
+    (repo / "mm").mkdir(parents=True)
+    (repo / "mm" / "memory.c").write_text("int a;\nint b;\nint c;\n")
+    git(repo, "init", "-q", "-b", BASE_BRANCH)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    return KernelTree(repo, "test", "k", scratch=True)
+
+
+def make_patch(tree: KernelTree, out: Path, old: str, new: str, name: str) -> None:
+    """A git format-patch file changing `old` to `new`, made on a throwaway branch."""
+    git(tree.path, "checkout", "-q", "-b", f"mk-{name}", BASE_BRANCH)
+    f = tree.path / "mm" / "memory.c"
+    f.write_text(f.read_text().replace(old, new))
+    git(tree.path, "commit", "-q", "-am", f"mm: {name}")
+    out.mkdir(exist_ok=True)
+    git(tree.path, "format-patch", "-q", "-1", "-o", str(out), "--start-number",
+        str(len(list(out.glob("*.patch"))) + 1))
+    git(tree.path, "checkout", "-q", BASE_BRANCH)
+
+
+def test_apply_then_reuse(tree: KernelTree, tmp_path: Path) -> None:
+    pdir = tmp_path / "series"
+    make_patch(tree, pdir, "int b;", "int b2;", "rename-b")
+    (pdir / "series").write_text("\n".join(p.name for p in sorted(pdir.glob("*.patch"))))
+    s = load_series(pdir)
+    tip = apply(tree, s, tmp_path / "apply.log")
+    assert "int b2;" in git(tree.path, "show", f"{tip}:mm/memory.c")
+    assert apply(tree, s, tmp_path / "apply.log") == tip            # branch reused
+    assert "int b;" in git(tree.path, "show", f"{BASE_BRANCH}:mm/memory.c")
+
+
+def test_patch_that_does_not_apply_is_named(tree: KernelTree, tmp_path: Path) -> None:
+    pdir = tmp_path / "series"
+    make_patch(tree, pdir, "int c;", "int c2;", "good")
+    bad = pdir / "0002-mm-bad.patch"   # expects a line the base does not have
+    bad.write_text((pdir / "0001-mm-good.patch").read_text().replace("int c;", "int q;"))
+    s = Series("demo", (pdir / "0001-mm-good.patch", bad), "key1")
+    with pytest.raises(StageFailed) as e:
+        apply(tree, s, tmp_path / "apply.log")
+    msg = str(e.value)
+    assert "patch 2/2 0002-mm-bad.patch does not apply" in msg
+    assert "mm/memory.c" in msg
+    assert git(tree.path, "status", "--porcelain") == ""

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The common tail of a table-emptying workload: after its `emptied` record,
+ * either reclaim synchronously with MADV_PT_RECLAIM (--reclaim) or wait for
+ * the asynchronous scanner (--wait-ms N), and print the final record.
+ *
+ * --reclaim:   madvise(MADV_PT_RECLAIM) over the area, then `reclaimed`
+ *              (settled), or `reclaim-unsupported` when the kernel answers
+ *              EINVAL (it does not know the advice).
+ * --wait-ms N: poll VmPTE every 20 ms (usleep, so the task returns to user
+ *              space and runs its task_work) until it is back within 1% of
+ *              the tables made from the value it would have with every
+ *              emptied table freed, at most N ms; then `reclaimed` with
+ *              "waited_ms" (time spent polling, from after `emptied`),
+ *              "since_emptied_ms" (from the moment the emptying finished)
+ *              and "timed_out".
+ * The two are alternatives.
+ */
+#ifndef PTFIN_H
+#define PTFIN_H
+
+#include "ptlib.h"	/* first: it defines _GNU_SOURCE */
+#include <sys/mman.h>
+
+#ifndef PR_SET_PT_RECLAIM
+#define PR_SET_PT_RECLAIM 82
+#endif
+#ifndef PR_GET_PT_RECLAIM
+#define PR_GET_PT_RECLAIM 83
+#endif
+#ifndef PR_PT_RECLAIM_DEFAULT
+#define PR_PT_RECLAIM_DEFAULT 0
+#endif
+#ifndef PR_PT_RECLAIM_ENABLE
+#define PR_PT_RECLAIM_ENABLE 1
+#endif
+#ifndef PR_PT_RECLAIM_DISABLE
+#define PR_PT_RECLAIM_DISABLE 2
+#endif
+
+struct pt_fin {
+	int reclaim;		/* --reclaim */
+	long wait_ms;		/* --wait-ms N; 0: off */
+	long base_kb;		/* VmPTE at `baseline` */
+	long pop_kb;		/* VmPTE at `populated` */
+	double t_emptied;	/* pt_now_ms() when the emptying finished */
+};
+
+#define PT_FIN_USAGE "[--reclaim | --wait-ms N]"
+
+/* Consume argv[*i] if it is --reclaim or --wait-ms N; 1 if consumed. */
+static inline int pt_fin_arg(struct pt_fin *f, int argc, char **argv, int *i)
+{
+	if (!strcmp(argv[*i], "--reclaim")) {
+		f->reclaim = 1;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--wait-ms") && *i + 1 < argc) {
+		f->wait_ms = strtol(argv[++*i], NULL, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* 0 if the options make sense, else prints why and returns 2. */
+static inline int pt_fin_check(const struct pt_fin *f, const char *prog)
+{
+	if (f->wait_ms < 0 || (f->reclaim && f->wait_ms)) {
+		fprintf(stderr, "%s: --reclaim and --wait-ms N (N >= 0) are alternatives\n",
+			prog);
+		return 2;
+	}
+	return 0;
+}
+
+static inline long pt_table_kb(void)
+{
+	return sysconf(_SC_PAGESIZE) / 1024;
+}
+
+/*
+ * MADV_PT_RECLAIM over [addr, addr + len): 0 done, 1 the kernel does not
+ * know the advice (EINVAL); any other error fails the workload.
+ */
+static inline int pt_reclaim_range(void *addr, size_t len)
+{
+	if (madvise(addr, len, MADV_PT_RECLAIM) == 0)
+		return 0;
+	if (errno == EINVAL)
+		return 1;
+	pt_fail("MADV_PT_RECLAIM: %s", strerror(errno));
+	return -1;
+}
+
+/*
+ * MADV_PT_RECLAIM over every private writable mapping that is not a file
+ * (heap, arenas, stacks, anonymous mmaps): for programs that do not know
+ * where their memory is.  EINVAL/ENOMEM per mapping are ignored; returns 1
+ * if every call was EINVAL (advice unknown), else 0.
+ */
+static inline int pt_reclaim_anon_maps(int *nmaps)
+{
+	char buf[256];
+	unsigned long lo[512], hi[512];
+	int n = 0, ok = 0, i;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		pt_fail("open /proc/self/maps: %s", strerror(errno));
+	while (n < 512 && fgets(buf, sizeof(buf), f)) {
+		char perms[8], path[128] = "";
+		unsigned long a, b, ino;
+
+		if (sscanf(buf, "%lx-%lx %7s %*x %*x:%*x %lu %127s",
+			   &a, &b, perms, &ino, path) < 4)
+			continue;
+		if (strncmp(perms, "rw", 2) || perms[3] != 'p' || ino)
+			continue;
+		if (path[0] && path[0] != '[')
+			continue;
+		lo[n] = a;
+		hi[n] = b;
+		n++;
+	}
+	fclose(f);
+	for (i = 0; i < n; i++) {
+		if (madvise((void *)lo[i], hi[i] - lo[i], MADV_PT_RECLAIM) == 0)
+			ok++;
+		else if (errno != EINVAL && errno != ENOMEM)
+			pt_fail("MADV_PT_RECLAIM on %lx-%lx: %s", lo[i], hi[i],
+				strerror(errno));
+	}
+	*nmaps = n;
+	return n && !ok;
+}
+
+/*
+ * Final step after `emptied`.  `addr`/`len` is the area to reclaim; addr
+ * NULL means every anonymous private mapping.  `n_empty` is the number of
+ * tables the workload emptied (-1: all it made, so the target is the
+ * baseline).  `sfx` is appended to the phase names ("" normally).
+ * Returns 1 if a final record (reclaimed*) was printed.
+ */
+static inline int pt_finish(const struct pt_fin *f, void *addr, size_t len,
+			    long n_empty, const char *sfx)
+{
+	char phase[64];
+	long made = f->pop_kb - f->base_kb, target, cur;
+	double t0, now;
+
+	if (f->reclaim) {
+		int nmaps = 0, unsup;
+
+		unsup = addr ? pt_reclaim_range(addr, len) :
+			       pt_reclaim_anon_maps(&nmaps);
+		snprintf(phase, sizeof(phase), "%s%s",
+			 unsup ? "reclaim-unsupported" : "reclaimed", sfx);
+		if (addr)
+			pt_record(phase, !unsup, "");
+		else
+			pt_record(phase, !unsup, ",\"mappings\":%d", nmaps);
+		return !unsup;
+	}
+	if (!f->wait_ms)
+		return 0;
+
+	target = n_empty < 0 ? f->base_kb : f->pop_kb - n_empty * pt_table_kb();
+	t0 = pt_now_ms();
+	for (;;) {
+		cur = pt_vmpte_kb();
+		now = pt_now_ms();
+		if (cur <= target + made / 100 || now - t0 >= f->wait_ms)
+			break;
+		usleep(20000);
+	}
+	snprintf(phase, sizeof(phase), "reclaimed%s", sfx);
+	pt_record(phase, 1,
+		  ",\"waited_ms\":%.0f,\"since_emptied_ms\":%.0f,\"timed_out\":%s,\"target_kb\":%ld",
+		  now - t0, now - f->t_emptied,
+		  cur <= target + made / 100 ? "false" : "true", target);
+	return 1;
+}
+
+#endif /* PTFIN_H */
