@@ -23,7 +23,7 @@ from .modes import BASE, PATCHED, load_expectations, modes_for
 from .progress import say
 from .results import ERROR, Check, RunDir, Suite
 from .series import EMPTY, Series, apply, load_series
-from .source import KernelTree, debian_source, local_source
+from .source import KernelTree, carries_series, debian_source, local_source
 from .suite_runner import SuitePlan, run_suite
 from .workloads import REPO_ROOT
 
@@ -98,7 +98,7 @@ def run(opts: RunOptions) -> int:
                 if apply_error:
                     suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
                                     detail=apply_error))
-                kind = BASE if series.empty else PATCHED
+                kind = PATCHED if commit and carries_series(tree, commit) else BASE
                 plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
                                  opts.workloads, tuple(modes_for(kind, list(opts.modes))
                                        or modes_for(kind)),

@@ -15,7 +15,7 @@ from .cache import cache_root, file_digest, key_of, locked
 from .kconfig import configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
-from .source import GIT_ID, KernelTree
+from .source import GIT_ID, KernelTree, worktree_fingerprint
 
 STAMP = ".pt-harness-built"
 CONFIG_STAMP = ".pt-harness-config"
@@ -51,7 +51,12 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
     log = out / "build.log"
     image = out / arch.kernel_image
     stamp = out / STAMP
-    if tree.scratch and stamp.exists() and stamp.read_text() == key and image.exists():
+    # A harness tree is pinned by the commit in the key; a user's tree is
+    # pinned by a fingerprint of its working state (None: let make decide).
+    state = "" if tree.scratch else worktree_fingerprint(tree.path)
+    stamp_text = f"{key} {state}"
+    if state is not None and stamp.exists() and stamp.read_text() == stamp_text \
+            and image.exists():
         say(f"kbuild {label}/{arch.name}: up to date ({out.name})")
         return BuiltKernel(arch, image, out, key, log, rebuilt=False)
 
@@ -76,7 +81,8 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
                 f"CC=ccache {arch.cc}", f"-j{jobs()}"]
         if arch.cross_compile:
             make.append(f"CROSS_COMPILE={arch.cross_compile}")
-        run_logged([*make, arch.make_target], log, what=f"kbuild {label}/{arch.name}",
-                   env=env, heartbeat=30.0, timeout=3600)
-        stamp.write_text(key)
+        # headers_install: the selftest is compiled against these uapi headers.
+        run_logged([*make, arch.make_target, "headers_install"], log,
+                   what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0, timeout=3600)
+        stamp.write_text(stamp_text)
     return BuiltKernel(arch, image, out, key, log, rebuilt=True)

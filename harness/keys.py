@@ -25,6 +25,7 @@ class RunKeys:
     host_public: paramiko.PKey      # its public half, pinned by the client
     client: paramiko.Ed25519Key     # the client's private key
     client_public_line: str         # authorized_keys line for the guest
+    client_pem: str                 # the client key in OpenSSH format, for `ssh -i`
 
 
 def make_keys() -> RunKeys:
@@ -45,4 +46,4 @@ def make_keys() -> RunKeys:
                                 serialization.NoEncryption()).decode()
     client = paramiko.Ed25519Key.from_private_key(io.StringIO(pem))
     client_line = f"{client.get_name()} {client.get_base64()} pt-harness-run"
-    return RunKeys(host_bytes, host_public, client, client_line)
+    return RunKeys(host_bytes, host_public, client, client_line, pem)

@@ -8,12 +8,13 @@ read-only (builds go to O= directories in the cache).
 
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import cache_root, key_of, locked, publishing
 from .debian import AptRepo, extract_deb, host_debian_arch
-from .errors import BadInput
+from .errors import BadInput, StageFailed
 from .proc import run_capture, run_logged
 from .progress import step
 
@@ -127,3 +128,46 @@ def local_source(path: Path) -> KernelTree:
             pass
     return KernelTree(path=tree, version=desc + ")", key=key_of(["path", str(tree)]),
                       scratch=False)
+
+
+def worktree_fingerprint(tree: Path) -> str | None:
+    """What a user's git tree looks like now: HEAD, the diff against it and
+    the untracked files, digested. None when it cannot be told (not git),
+    in which case make runs and decides for itself."""
+    if not (tree / ".git").exists():
+        return None
+    try:
+        head = run_capture(["git", "-C", str(tree), "rev-parse", "HEAD"], what="git rev-parse")
+        diff = subprocess.run(["git", "-C", str(tree), "diff", "HEAD", "--binary"],
+                              capture_output=True, check=True, timeout=300).stdout
+        untracked = run_capture(["git", "-C", str(tree), "ls-files", "--others",
+                                 "--exclude-standard", "-z"], what="git ls-files")
+    except (StageFailed, subprocess.SubprocessError, OSError):
+        return None
+    parts: list[str | bytes] = [head, diff]
+    for name in sorted(filter(None, untracked.split("\0"))):
+        try:
+            parts += [name, (tree / name).read_bytes()]
+        except OSError:
+            parts.append(name)
+    return key_of(parts, 32)
+
+
+def tree_file(tree: KernelTree, commit: str, path: str) -> str | None:
+    """Contents of `path` as built: at `commit` in a harness tree, on disk
+    in a user's tree; None if it does not exist."""
+    if not tree.scratch:
+        try:
+            return (tree.path / path).read_text(errors="replace")
+        except OSError:
+            return None
+    r = subprocess.run(["git", "-C", str(tree.path), "show", f"{commit}:{path}"],
+                       capture_output=True)
+    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
+
+
+def carries_series(tree: KernelTree, commit: str) -> bool:
+    """Whether the tree has the pt-reclaim ABI (MADV_PT_RECLAIM in uapi), so
+    the patched kernel's modes apply, whatever way it was patched."""
+    text = tree_file(tree, commit, "include/uapi/asm-generic/mman-common.h")
+    return text is not None and "MADV_PT_RECLAIM" in text

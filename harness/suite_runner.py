@@ -14,17 +14,18 @@ from pathlib import Path
 
 from . import console
 from .arches import Arch
+from .boot import booted
 from .catalog import Workload
 from .errors import GuestError, HarnessError
 from .guest import Guest
-from .image import build_image, run_overlay, write_run_initrd
+from .image import build_image
 from .kbuild import build
-from .keys import make_keys
 from .modes import Expectation, Mode
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
+from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
-from .vm import VM, VMSpec, choose_accel
+from .vm import VM
 from .workload_runner import case_name, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
@@ -97,22 +98,27 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
         t.record(ERROR, str(e).splitlines()[0], str(e))
         skip_rest(suite, run, later, "guest image failed")
         return
-    t.record(PASSED, properties={"image_key": image.key})
-    keys = make_keys()
-    initrd = write_run_initrd(image, run_overlay(keys.host_key_dropbear,
-                                                 keys.client_public_line),
-                              out / "initrd.cpio.gz")
-    accel = choose_accel(plan.arch, kernel.image, out)
-    spec = VMSpec(plan.arch, kernel.image, initrd, out / "console.log",
-                  drives=(disk,) if disk else ())
+    selftest = None
+    if has_selftest(plan.tree, plan.commit):
+        try:
+            selftest = build_selftest(plan.tree, plan.commit, kernel, plan.arch)
+        except HarnessError as e:
+            t.record(ERROR, str(e).splitlines()[0], str(e))
+            skip_rest(suite, run, later, "selftest did not build")
+            return
+    t.record(PASSED, properties={"image_key": image.key,
+                                 "selftest": "yes" if selftest else "no"})
+    console_log = out / "console.log"
     try:
-        with VM(spec, accel) as vm:
-            _boot_and_run(plan, suite, run, vm, Guest(vm, keys))
+        with booted(kernel, image, out, drives=(disk,) if disk else ()) as (vm, guest):
+            _boot_and_run(plan, suite, run, vm, guest, selftest)
+    except GuestError as e:      # QEMU did not start at all
+        save(suite, run, Check("boot", ERROR, message=str(e), detail=console.tail(console_log)))
+        skip_rest(suite, run, plan.case_names(), "guest did not boot")
     finally:
-        initrd.unlink(missing_ok=True)
         if disk:
             disk.unlink(missing_ok=True)
-    _console_check(suite, run, spec.console_log)
+    _console_check(suite, run, console_log)
 
 
 def make_disk(path: Path) -> Path:
@@ -125,7 +131,8 @@ def make_disk(path: Path) -> Path:
     return path
 
 
-def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Guest) -> None:
+def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Guest,
+                  selftest: Path | None) -> None:
     t = _CheckTimer(suite, run, "boot")
     try:
         with step(f"boot {suite.name} ({vm.accel})"):
@@ -139,11 +146,12 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     if m:
         props["kernel_to_init_s"] = m.group(1)
     t.record(PASSED, properties=props)
-    try:
-        for mode in plan.modes:
-            _run_mode(plan, mode, suite, run, vm, guest)
-    finally:
-        guest.close()
+    for mode in plan.modes:
+        _run_mode(plan, mode, suite, run, vm, guest)
+    if selftest is not None:
+        say(f"{suite.name}: kselftest pt_reclaim")
+        for check in run_selftest(guest, selftest, vm.spec.console_log):
+            save(suite, run, check)
 
 
 def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,

@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 		  kept_kb >= fin.pop_kb - (fin.pop_kb - fin.base_kb) / 100 ?
 		  "true" : "false");
 
-	pt_finish(&fin, p, size, -1, "");
+	pt_finish(&fin, p, size, tables, "");
 
 	for (off = 0; off < size; off += SZ_2M)
 		if (p[off] != (char)val_at(off / SZ_2M))

@@ -8,9 +8,10 @@
  *              (settled), or `reclaim-unsupported` when the kernel answers
  *              EINVAL (it does not know the advice).
  * --wait-ms N: poll VmPTE every 20 ms (usleep, so the task returns to user
- *              space and runs its task_work) until it is back within 1% of
- *              the tables made from the value it would have with every
- *              emptied table freed, at most N ms; then `reclaimed` with
+ *              space and runs its task_work) until it is within 1% of the
+ *              tables made of the value it has with every emptied table
+ *              freed ("target_kb"; -1 when the workload cannot know, see
+ *              PT_FIN_UNKNOWN), at most N ms; then `reclaimed` with
  *              "waited_ms" (time spent polling, from after `emptied`),
  *              "since_emptied_ms" (from the moment the emptying finished)
  *              and "timed_out".
@@ -134,19 +135,27 @@ static inline int pt_reclaim_anon_maps(int *nmaps)
 	return n && !ok;
 }
 
+/* n_empty for workloads that cannot know how many tables they emptied. */
+#define PT_FIN_UNKNOWN	(-1L)
+/* With PT_FIN_UNKNOWN, --wait-ms ends once VmPTE dropped and held still this long. */
+#define PT_FIN_STILL_MS	2000
+
 /*
  * Final step after `emptied`.  `addr`/`len` is the area to reclaim; addr
  * NULL means every anonymous private mapping.  `n_empty` is the number of
- * tables the workload emptied (-1: all it made, so the target is the
- * baseline).  `sfx` is appended to the phase names ("" normally).
+ * tables the workload emptied, so that --wait-ms knows the VmPTE to wait
+ * for (populated minus those tables); PT_FIN_UNKNOWN waits instead until
+ * VmPTE has dropped and then not moved for PT_FIN_STILL_MS.  `sfx` is
+ * appended to the phase names ("" normally).
  * Returns 1 if a final record (reclaimed*) was printed.
  */
 static inline int pt_finish(const struct pt_fin *f, void *addr, size_t len,
 			    long n_empty, const char *sfx)
 {
 	char phase[64];
-	long made = f->pop_kb - f->base_kb, target, cur;
-	double t0, now;
+	long made = f->pop_kb - f->base_kb, target, start, cur, last;
+	double t0, now, t_last;
+	int done = 0;
 
 	if (f->reclaim) {
 		int nmaps = 0, unsup;
@@ -164,20 +173,29 @@ static inline int pt_finish(const struct pt_fin *f, void *addr, size_t len,
 	if (!f->wait_ms)
 		return 0;
 
-	target = n_empty < 0 ? f->base_kb : f->pop_kb - n_empty * pt_table_kb();
-	t0 = pt_now_ms();
+	target = n_empty == PT_FIN_UNKNOWN ? -1 :
+		 f->pop_kb - n_empty * pt_table_kb() + made / 100;
+	t0 = t_last = pt_now_ms();
+	start = last = pt_vmpte_kb();
 	for (;;) {
 		cur = pt_vmpte_kb();
 		now = pt_now_ms();
-		if (cur <= target + made / 100 || now - t0 >= f->wait_ms)
+		if (cur != last) {
+			last = cur;
+			t_last = now;
+		}
+		if (n_empty == PT_FIN_UNKNOWN)
+			done = cur < start && now - t_last >= PT_FIN_STILL_MS;
+		else
+			done = cur <= target;
+		if (done || now - t0 >= f->wait_ms)
 			break;
 		usleep(20000);
 	}
 	snprintf(phase, sizeof(phase), "reclaimed%s", sfx);
 	pt_record(phase, 1,
 		  ",\"waited_ms\":%.0f,\"since_emptied_ms\":%.0f,\"timed_out\":%s,\"target_kb\":%ld",
-		  now - t0, now - f->t_emptied,
-		  cur <= target + made / 100 ? "false" : "true", target);
+		  now - t0, now - f->t_emptied, done ? "false" : "true", target);
 	return 1;
 }
 

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		pt_fail("RssShmem %ld kB after punching, %ld kB before", shm_now, shm_pop);
 	pt_record("emptied", 1, ",\"rss_shmem_kb\":%ld", shm_now);
 
-	pt_finish(&fin, p, size, -1, "");
+	pt_finish(&fin, p, size, tables, "");
 
 	for (off = 0; off < size; off += SZ_2M)
 		for (j = 0; j < 4096; j += 8)

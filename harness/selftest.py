@@ -1,0 +1,101 @@
+"""The series' kselftest (tools/testing/selftests/mm/pt_reclaim.c), built
+statically from the very commit that was built, run in the guest, its
+KTAP turned into one check per test case."""
+
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from . import console
+from .arches import Arch
+from .cache import cache_root, locked, publishing
+from .errors import GuestError
+from .guest import Guest
+from .kbuild import BuiltKernel
+from .ktap import FAIL, SKIP, XFAIL, parse
+from .proc import run_logged
+from .results import ERROR, FAILED, PASSED, SKIPPED, Check
+from .source import KernelTree, tree_file
+
+SELFTEST = "tools/testing/selftests/mm/pt_reclaim.c"
+GUEST_PATH = "/tmp/pt_reclaim"
+TIMEOUT = 600.0
+
+
+def has_selftest(tree: KernelTree, commit: str) -> bool:
+    return tree_file(tree, commit, SELFTEST) is not None
+
+
+def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch) -> Path:
+    """The static test binary for `arch`, cached by the kernel build key."""
+    out = cache_root() / "selftests" / f"{arch.name}-{kernel.key}"
+    with locked(out.parent / f".{out.name}.lock"):
+        if (out / "pt_reclaim").exists():
+            return out / "pt_reclaim"
+        with publishing(out) as tmp, tempfile.TemporaryDirectory() as src:
+            top = _selftests_tree(tree, commit, Path(src))
+            run_logged([arch.cc, "-static", "-O2", "-Wall", "-pthread",
+                        "-I", str(top / "tools/testing/selftests"),
+                        "-I", str(top / "tools/testing/selftests/mm"),
+                        "-isystem", str(kernel.build_dir / "usr/include"),
+                        "-o", str(tmp / "pt_reclaim"), str(top / SELFTEST)],
+                       tmp / "build.log", what=f"building the pt_reclaim selftest for {arch.name}")
+    return out / "pt_reclaim"
+
+
+def _selftests_tree(tree: KernelTree, commit: str, dest: Path) -> Path:
+    """The selftests as of `commit` (git archive: no checkout, no lock)."""
+    if not tree.scratch:
+        return tree.path
+    tar = dest / "st.tar"
+    with open(tar, "wb") as f:
+        subprocess.run(["git", "-C", str(tree.path), "archive", commit, "tools/testing/selftests",
+                        "tools/include"], stdout=f, check=True)
+    with tarfile.open(tar) as tf:
+        tf.extractall(dest, filter="data")
+    return dest
+
+
+def run_selftest(guest: Guest, binary: Path, console_log: Path) -> list[Check]:
+    try:
+        guest.put(binary.read_bytes(), GUEST_PATH, mode="0755")
+        r = guest.run(f"{GUEST_PATH} 2>&1", timeout=TIMEOUT)
+    except GuestError as e:
+        return [Check("kselftest:pt_reclaim", ERROR, message=str(e),
+                      detail=console.tail(console_log))]
+    return ktap_checks(r.stdout, r.exit_status, r.timed_out, r.seconds, console_log)
+
+
+def ktap_checks(output: str, exit_status: int, timed_out: bool, seconds: float,
+                console_log: Path) -> list[Check]:
+    result = parse(output)
+    checks = []
+    for case in result.cases:
+        name = f"kselftest:{case.name}"
+        detail = "\n".join(case.diagnostics)
+        props = {"diagnostics": detail[-2000:]} if case.diagnostics else {}
+        if case.status == FAIL:
+            checks.append(Check(name, FAILED, message=case.directive or "not ok",
+                                detail=detail, properties=props))
+        elif case.status == SKIP:
+            checks.append(Check(name, SKIPPED, message=case.directive))
+        else:
+            status = PASSED if case.status != XFAIL else SKIPPED
+            checks.append(Check(name, status, properties=props))
+    whole = "kselftest:pt_reclaim"
+    if timed_out:
+        checks.append(Check(whole, ERROR, seconds, f"timed out after {TIMEOUT:.0f}s",
+                            output[-3000:] + "\n" + console.tail(console_log)))
+    elif not result.complete:
+        checks.append(Check(whole, ERROR, seconds,
+                            f"KTAP incomplete: {len(result.cases)} of "
+                            f"{result.planned} results (exit {exit_status})",
+                            output[-3000:] + "\n" + console.tail(console_log)))
+    else:
+        # kselftest exits 0 on pass, 4 when everything skipped, 1 on failure.
+        failed = any(c.status == FAILED for c in checks) or exit_status not in (0, 4)
+        checks.append(Check(whole, FAILED if failed else PASSED, seconds,
+                            f"exit status {exit_status}" if failed else "",
+                            properties={"totals": " ".join(result.trailing[-1:])}))
+    return checks

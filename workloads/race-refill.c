@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * race-refill: correctness stress for table reclaim racing with faults.
+ *
+ *   race-refill [--threads N] [--seconds S] [--size-mb N]
+ *               [--reclaim | --wait-ms N]
+ *
+ * An anonymous area (default 256 MiB = 128 PTE tables) whose even tables
+ * are shared (thread t owns page 8t in each) and whose odd tables belong to
+ * one thread each (pages 0 and 1).  Worker threads loop: read each of their
+ * pages and check it is all zero (every other page; the rest take a write
+ * fault first), write a thread-, iteration- and page-specific pattern, check
+ * it, then MADV_DONTNEED the pages 4 KiB at a time (every 4th iteration an
+ * owned table goes with one 2 MiB MADV_DONTNEED instead), emptying tables.
+ * Meanwhile one more thread loops MADV_PT_RECLAIM over the whole area and
+ * over single tables; where the kernel does not know the advice it stops and
+ * the asynchronous scanner (if any) is what races.  Any wrong byte fails.
+ */
+#include "ptfin.h"
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+
+#define MAX_THREADS	64
+#define WORDS		(4096 / 8)
+
+struct worker {
+	pthread_t tid;
+	int id;
+	unsigned long npages;
+	uint64_t **pages;	/* the pages this thread owns */
+	int *whole;		/* page starts a table this thread owns alone */
+	unsigned long iters, faults;
+};
+
+static char *area;
+static unsigned long size, tables;
+static unsigned long nthreads = 4;
+static volatile int stop;
+static volatile unsigned long reclaim_calls;
+static volatile int reclaim_unsupported;
+static pthread_barrier_t start;
+
+static uint64_t pattern(int t, unsigned long it, unsigned long pg)
+{
+	uint64_t v = ((uint64_t)(t + 1) << 56) ^ ((uint64_t)it << 24) ^ (pg << 4);
+
+	return v | 1;
+}
+
+static void check_zero(struct worker *w, uint64_t *pg, unsigned long it)
+{
+	unsigned long j;
+
+	for (j = 0; j < WORDS; j++)
+		if (pg[j])
+			pt_fail("thread %d iter %lu: page %p word %lu is %llx, not zero",
+				w->id, it, (void *)pg, j, (unsigned long long)pg[j]);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long it, k, j;
+
+	pthread_barrier_wait(&start);
+	for (it = 0; !stop; it++) {
+		for (k = 0; k < w->npages; k++) {
+			uint64_t *pg = w->pages[k], v = pattern(w->id, it, k);
+
+			if ((it + k) & 1)
+				check_zero(w, pg, it);
+			for (j = 0; j < WORDS; j++)
+				pg[j] = v + j;
+			w->faults++;
+		}
+		for (k = 0; k < w->npages; k++) {
+			uint64_t *pg = w->pages[k], v = pattern(w->id, it, k);
+
+			for (j = 0; j < WORDS; j++)
+				if (pg[j] != v + j)
+					pt_fail("thread %d iter %lu: page %p word %lu is %llx, wrote %llx",
+						w->id, it, (void *)pg, j,
+						(unsigned long long)pg[j],
+						(unsigned long long)(v + j));
+		}
+		for (k = 0; k < w->npages; k++) {
+			void *pg = w->pages[k];
+			size_t len = 4096;
+
+			if (w->whole[k] && it % 4 == 3) {
+				len = SZ_2M;
+				k++;	/* the owned table's second page goes too */
+			}
+			if (madvise(pg, len, MADV_DONTNEED))
+				pt_fail("thread %d: MADV_DONTNEED: %s", w->id, strerror(errno));
+		}
+		if (it % 8 == 7)
+			sched_yield();
+	}
+	w->iters = it;
+	return NULL;
+}
+
+static void *reclaimer_main(void *arg)
+{
+	unsigned long n = 0;
+
+	(void)arg;
+	pthread_barrier_wait(&start);
+	while (!stop) {
+		char *a = area;
+		size_t len = size;
+
+		if (n & 1) {
+			a += ((n / 2) % tables) * SZ_2M;
+			len = SZ_2M;
+		}
+		if (madvise(a, len, MADV_PT_RECLAIM)) {
+			if (errno == EINVAL) {
+				reclaim_unsupported = 1;
+				break;
+			}
+			pt_fail("MADV_PT_RECLAIM: %s", strerror(errno));
+		}
+		reclaim_calls = ++n;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long seconds = 10, i, t, iters = 0, faults = 0;
+	static struct worker w[MAX_THREADS];
+	struct pt_fin fin = { 0 };
+	pthread_t rt;
+	char *res;
+	int a;
+
+	size = 256UL << 20;
+	for (a = 1; a < argc; a++) {
+		if (pt_fin_arg(&fin, argc, argv, &a))
+			continue;
+		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
+			nthreads = strtoul(argv[++a], NULL, 0);
+		else if (!strcmp(argv[a], "--seconds") && a + 1 < argc)
+			seconds = strtoul(argv[++a], NULL, 0);
+		else if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
+			size = strtoul(argv[++a], NULL, 0) << 20;
+		else
+			goto usage;
+	}
+	if (pt_fin_check(&fin, argv[0]))
+		return 2;
+	if (!nthreads || nthreads > MAX_THREADS || size < 4 * SZ_2M || size % SZ_2M)
+		goto usage;
+	tables = size / SZ_2M;
+
+	pt_start();
+	pt_record("baseline", 1, ",\"tables\":%lu,\"threads\":%lu", tables, nthreads);
+	fin.base_kb = pt_vmpte_kb();
+
+	res = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		pt_fail("mmap: %s", strerror(errno));
+	area = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
+	madvise(area, size, MADV_NOHUGEPAGE);
+
+	for (t = 0; t < nthreads; t++) {
+		w[t].id = t;
+		w[t].pages = calloc(tables * 2, sizeof(*w[t].pages));
+		w[t].whole = calloc(tables * 2, sizeof(*w[t].whole));
+		if (!w[t].pages || !w[t].whole)
+			pt_fail("calloc");
+	}
+	for (i = 0; i < tables; i++) {
+		char *tb = area + i * SZ_2M;
+
+		if (i % 2 == 0) {
+			for (t = 0; t < nthreads; t++)
+				w[t].pages[w[t].npages++] = (uint64_t *)(tb + t * 8 * 4096);
+		} else {
+			t = (i / 2) % nthreads;
+			w[t].whole[w[t].npages] = 1;
+			w[t].pages[w[t].npages++] = (uint64_t *)tb;
+			w[t].pages[w[t].npages++] = (uint64_t *)(tb + 4096);
+		}
+	}
+	/* Every page the workers use starts as a zero-filled anonymous page. */
+	for (t = 0; t < nthreads; t++)
+		for (i = 0; i < w[t].npages; i++)
+			w[t].pages[i][0] = 0;
+	/* Threads (and their stacks) exist before `populated`; they wait. */
+	pthread_barrier_init(&start, NULL, nthreads + 2);
+	if (pthread_create(&rt, NULL, reclaimer_main, NULL))
+		pt_fail("pthread_create");
+	for (t = 0; t < nthreads; t++)
+		if (pthread_create(&w[t].tid, NULL, worker_main, &w[t]))
+			pt_fail("pthread_create");
+	usleep(20000);
+	pt_record("populated", 0, "");
+	fin.pop_kb = pt_vmpte_kb();
+	pthread_barrier_wait(&start);
+	usleep(seconds * 1000000UL);
+	stop = 1;
+	for (t = 0; t < nthreads; t++) {
+		pthread_join(w[t].tid, NULL);
+		iters += w[t].iters;
+		faults += w[t].faults;
+	}
+	pthread_join(rt, NULL);
+	fin.t_emptied = pt_now_ms();
+	pt_record("emptied", 1,
+		  ",\"iterations\":%lu,\"page_writes\":%lu,\"reclaim_calls\":%lu,\"reclaim_supported\":%s",
+		  iters, faults, reclaim_calls, reclaim_unsupported ? "false" : "true");
+
+	pt_finish(&fin, area, size, tables, "");
+
+	for (t = 0; t < nthreads; t++)
+		for (i = 0; i < w[t].npages; i++)
+			check_zero(&w[t], w[t].pages[i], w[t].iters);
+	pt_record("verified", 0, "");
+	return 0;
+
+usage:
+	fprintf(stderr, "usage: %s [--threads N] [--seconds S] [--size-mb N] "
+		PT_FIN_USAGE "\n", argv[0]);
+	return 2;
+}
