@@ -11,6 +11,7 @@ from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import select
 from .errors import EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
+from .session import shell
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +39,35 @@ def _parser() -> argparse.ArgumentParser:
                    help="extra kconfig fragment (repeatable)")
     r.add_argument("--results", type=Path, metavar="DIR",
                    help="parent directory for the run directory (default: results/)")
+    c = sub.add_parser("check", help="a developer's own tree: build, boot, measure")
+    c.add_argument("--kernel-src", type=Path, metavar="PATH", required=True,
+                   help="your kernel tree, used as it is (uncommitted changes included)")
+    c.add_argument("--series", type=Path, metavar="DIR",
+                   help="apply this series on a copy first (default: nothing applied)")
+    for opt in (r, c):
+        _common(opt, with_arch=opt is c)
+
+    sh = sub.add_parser("shell", help="boot a kernel and open a shell in the guest")
+    sh.add_argument("--arch", default="x86_64", help="x86_64 or arm64 (default x86_64)")
+    sh.add_argument("--kernel-src", type=Path, metavar="PATH")
+    sh.add_argument("--series", type=Path, metavar="DIR")
+    sh.add_argument("--base", action="store_true", help="boot the unpatched base kernel")
+    sh.add_argument("--keep", action="store_true",
+                    help="leave the VM running and print how to connect")
+    sh.add_argument("--results", type=Path, metavar="DIR")
     return p
+
+
+def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
+    """Options `run` and `check` share."""
+    if with_arch:
+        p.add_argument("--arch", action="append", metavar="ARCH",
+                       help="x86_64 or arm64 (repeatable; default: both)")
+        p.add_argument("--workload", action="append", metavar="NAME")
+        p.add_argument("--mode", action="append", default=[], metavar="MODE")
+        p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE")
+        p.add_argument("--config", action="append", type=Path, default=[])
+        p.add_argument("--results", type=Path, metavar="DIR")
 
 
 KNOBS = ("scan_delay_ms", "scan_size_mb")
@@ -63,15 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        if args.command == "run":
+        if args.command in ("run", "check"):
+            check = args.command == "check"
             opts = RunOptions(
                 arches=tuple(get_arch(a) for a in (args.arch or DEFAULT_ARCHES)),
                 workloads=tuple(select(args.workload)),
-                kernel_src=args.kernel_src, series=args.series, base=not args.no_base,
+                kernel_src=args.kernel_src, series=args.series,
+                base=not check and not args.no_base, apply_default=not check,
                 results=args.results.resolve() if args.results else None,
                 extra_fragments=tuple(p.resolve() for p in args.config),
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob))
             return run(opts)
+        if args.command == "shell":
+            return shell(get_arch(args.arch), args.kernel_src, args.series, args.base,
+                         args.keep, args.results.resolve() if args.results else None)
         raise AssertionError(args.command)
     except HarnessError as e:
         if args.debug:

@@ -38,6 +38,7 @@ class RunOptions:
     kernel_src: Path | None = None
     series: Path | None = None       # None: the default series if it exists
     base: bool = True                # also run the unpatched base kernel
+    apply_default: bool = True       # no --series: use kernel-patches/pt-reclaim
     results: Path | None = None
     extra_fragments: tuple[Path, ...] = ()
     modes: tuple[str, ...] = ()          # narrow the modes run; empty: all
@@ -51,7 +52,7 @@ def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
 def kernels_to_run(opts: RunOptions) -> list[Series]:
     out: list[Series] = [EMPTY] if opts.base else []
     path = opts.series
-    if path is None and (DEFAULT_SERIES / "series").exists():
+    if path is None and opts.apply_default and (DEFAULT_SERIES / "series").exists():
         path = DEFAULT_SERIES
     if path is not None:
         out.append(load_series(path))
@@ -74,10 +75,12 @@ def qemu_versions(arches: tuple[Arch, ...]) -> dict[str, str]:
 
 def run(opts: RunOptions) -> int:
     started = time.monotonic()
+    # Bad input fails here, before any download or results directory.
+    kernels = kernels_to_run(opts)
+    expectations = load_expectations()
+    local = local_source(opts.kernel_src) if opts.kernel_src else None
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
-    kernels = kernels_to_run(opts)   # bad input fails before any download
-    expectations = load_expectations()
     meta: dict[str, Any] = {"run_id": rundir.run_id, "argv": sys.argv,
             "started": dt.datetime.now(dt.UTC).isoformat(),
             "host": platform.node(), "arches": [a.name for a in opts.arches],
@@ -86,7 +89,7 @@ def run(opts: RunOptions) -> int:
     rundir.save_meta(meta)
     suites: list[Suite] = []
     try:
-        tree = local_source(opts.kernel_src) if opts.kernel_src else debian_source()
+        tree = local or debian_source()
         meta["kernel_version"] = tree.version
         rundir.save_meta(meta)
         for series in kernels:

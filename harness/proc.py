@@ -125,3 +125,8 @@ def tail(path: Path, lines: int = 15) -> str:
     except OSError:
         return ""
     return "\n".join("    " + line for line in text[-lines:])
+
+
+def release(p: subprocess.Popen[bytes]) -> None:
+    """Leave a child running past the harness (`--keep`): kill_all skips it."""
+    _children.discard(p)

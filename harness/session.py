@@ -1,0 +1,52 @@
+"""`pt-harness shell`: boot a kernel and give an interactive shell in the
+guest, or with --keep leave the VM up and print how to connect."""
+
+from pathlib import Path
+
+from . import proc
+from .arches import Arch
+from .boot import booted
+from .image import build_image
+from .job import DEFAULT_SERIES, fragments_for
+from .kbuild import build
+from .progress import say, step
+from .results import RunDir
+from .series import EMPTY, Series, apply, load_series
+from .shell import connect_hint, interactive, write_client_key
+from .source import debian_source, local_source
+
+SSH_TIMEOUT = 120.0
+
+
+def pick_series(series_dir: Path | None, base: bool) -> Series:
+    if base:
+        return EMPTY
+    if series_dir is not None:
+        return load_series(series_dir)
+    return load_series(DEFAULT_SERIES) if (DEFAULT_SERIES / "series").exists() else EMPTY
+
+
+def shell(arch: Arch, kernel_src: Path | None, series_dir: Path | None, base: bool,
+          keep: bool, results: Path | None) -> int:
+    series = pick_series(series_dir, base)
+    tree = local_source(kernel_src) if kernel_src else debian_source()
+    rundir = RunDir(results)
+    out = rundir.path / f"shell-{arch.name}"
+    out.mkdir()
+    commit = "worktree" if series.empty and not tree.scratch else \
+        apply(tree, series, out / "apply.log")
+    kernel = build(tree, commit, arch, list(fragments_for(arch, ())), series.name)
+    image = build_image(arch)
+    with booted(kernel, image, out, keep=keep) as (vm, guest):
+        with step(f"boot {series.name}/{arch.name} ({vm.accel})"):
+            guest.wait_ssh(SSH_TIMEOUT)
+        if keep and vm.proc is not None:
+            key = write_client_key(guest, out)
+            proc.release(vm.proc)
+            print(f"VM left running, QEMU pid {vm.proc.pid}\n"
+                  f"console: {out / 'console.log'}\n"
+                  f"connect: {connect_hint(vm.port, key)}\n"
+                  f"stop:    kill {vm.proc.pid}")
+            return 0
+        say(f"shell in {series.name}/{arch.name}; exit the shell to stop the VM")
+        return interactive(guest)
