@@ -4,46 +4,48 @@
  * touched page costs one PTE table, then empty the tables and record what
  * page-table memory does.
  *
- *   sparse [--size-mb N] [--free whole|small] [--reclaim]
+ *   sparse [--size-mb N] [--free whole|small] [--reclaim | --wait-ms N]
  *
  * --free whole: one MADV_DONTNEED over the whole area (upstream 7.3 frees
  *               the tables in that path);
  * --free small: one 4 KiB MADV_DONTNEED per table, as an allocator purging
  *               small extents does (7.3 keeps every table);
- * --reclaim:    afterwards call MADV_PT_RECLAIM over the area (recorded as
- *               unsupported where the kernel does not know the advice).
+ * --reclaim, --wait-ms: see ptfin.h.
  */
-#include <sys/mman.h>
-#include "ptlib.h"
+#include "ptfin.h"
 
 int main(int argc, char **argv)
 {
 	unsigned long size = 4096UL << 20, off, tables;
 	const char *how = "whole";
-	int reclaim = 0, i;
+	struct pt_fin fin = { 0 };
 	char *p;
+	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--size-mb") && i + 1 < argc)
+		if (pt_fin_arg(&fin, argc, argv, &i))
+			continue;
+		if (!strcmp(argv[i], "--size-mb") && i + 1 < argc) {
 			size = strtoul(argv[++i], NULL, 0) << 20;
-		else if (!strcmp(argv[i], "--free") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--free") && i + 1 < argc) {
 			how = argv[++i];
-		else if (!strcmp(argv[i], "--reclaim"))
-			reclaim = 1;
-		else {
-			fprintf(stderr, "usage: %s [--size-mb N] [--free whole|small] [--reclaim]\n",
-				argv[0]);
+		} else {
+			fprintf(stderr, "usage: %s [--size-mb N] [--free whole|small] %s\n",
+				argv[0], PT_FIN_USAGE);
 			return 2;
 		}
 	}
-	if (strcmp(how, "whole") && strcmp(how, "small")) {
-		fprintf(stderr, "sparse: --free takes whole or small\n");
+	if (pt_fin_check(&fin, argv[0]))
+		return 2;
+	if ((strcmp(how, "whole") && strcmp(how, "small")) || !size || size % SZ_2M) {
+		fprintf(stderr, "sparse: --free takes whole or small; --size-mb a multiple of 2\n");
 		return 2;
 	}
 	tables = size / SZ_2M;
 
 	pt_start();
 	pt_record("baseline", 1, ",\"tables\":%lu", tables);
+	fin.base_kb = pt_vmpte_kb();
 
 	/* Over-map by 2 MiB so the area can start on a PMD boundary. */
 	p = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 	for (off = 0; off < size; off += SZ_2M)
 		p[off] = 1;
 	pt_record("populated", 0, "");
+	fin.pop_kb = pt_vmpte_kb();
 
 	if (!strcmp(how, "whole")) {
 		if (madvise(p, size, MADV_DONTNEED))
@@ -66,19 +69,20 @@ int main(int argc, char **argv)
 			if (madvise(p + off, 4096, MADV_DONTNEED))
 				pt_fail("MADV_DONTNEED at %lu: %s", off, strerror(errno));
 	}
-	pt_record("emptied", 1, "");
+	fin.t_emptied = pt_now_ms();
+	pt_record("emptied", 1, ",\"tables_emptied\":%lu", tables);
 
 	for (off = 0; off < size; off += SZ_2M)
 		if (p[off] != 0)
 			pt_fail("page at offset %lu not zero after MADV_DONTNEED", off);
 
-	if (reclaim) {
-		if (madvise(p, size, MADV_PT_RECLAIM) == 0)
-			pt_record("reclaimed", 1, "");
-		else if (errno == EINVAL)
-			pt_record("reclaim-unsupported", 0, "");
-		else
-			pt_fail("MADV_PT_RECLAIM: %s", strerror(errno));
+	pt_finish(&fin, p, size, tables, "");
+
+	/* Memory touched again after reclaim faults in as zero-fill. */
+	for (off = 0; off < size; off += SZ_2M) {
+		if (p[off] != 0)
+			pt_fail("page at offset %lu not zero after reclaim", off);
+		p[off] = 2;
 	}
 	return 0;
 }
