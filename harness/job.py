@@ -78,6 +78,7 @@ def run(opts: RunOptions) -> int:
     # Bad input fails here, before any download or results directory.
     kernels = kernels_to_run(opts)
     expectations = load_expectations()
+    modes_for(BASE, list(opts.modes))          # unknown --mode: an error now
     local = local_source(opts.kernel_src) if opts.kernel_src else None
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
