@@ -6,11 +6,12 @@ Applying never touches the base branch: each series gets its own branch,
 named by the digest of its patches, so reapplying the same series is free.
 """
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import key_of, locked
+from .cache import cache_root, key_of, locked, publishing
 from .errors import BadInput, StageFailed
 from .proc import run_capture
 from .source import BASE_BRANCH, GIT_ID, KernelTree
@@ -35,8 +36,11 @@ def is_cover_letter(patch: Path) -> bool:
 
 
 def load_series(directory: Path) -> Series:
-    """Read DIR/series (or, lacking one, DIR/*.patch in name order)."""
+    """Read DIR/series (or, lacking one, DIR/*.patch in name order); a file
+    is read as an mbox (`b4 am`, `git format-patch --stdout`)."""
     d = directory.expanduser().resolve()
+    if d.is_file():
+        return load_mbox(d)
     if not d.is_dir():
         raise BadInput(f"--series {directory}: no such directory")
     listing = d / "series"
@@ -58,6 +62,39 @@ def load_series(directory: Path) -> Series:
         raise BadInput(f"--series {directory}: no series file and no *.patch")
     key = key_of([p.read_bytes() for p in patches])
     return Series(name=d.name, patches=tuple(patches), key=key)
+
+
+_SUBJECT_N = re.compile(r"^Subject:.*\[[^\]]*?\b(\d+)/(\d+)\]", re.M)
+
+
+def load_mbox(path: Path) -> Series:
+    """Split an mbox into one file per mail (git mailsplit) in the cache;
+    the cover letter ([PATCH 0/N], or a mail with no diff) is dropped."""
+    data = path.read_bytes()
+    if not data.startswith(b"From ") or b"\ndiff --git " not in data:
+        raise BadInput(f"--series {path}: not an mbox of patches (no 'From ' header or no diff)")
+    key = key_of([data])
+    out = cache_root() / "mbox" / key
+    with locked(out.parent / f".{key}.lock"):
+        if not out.is_dir():
+            with publishing(out) as tmp:
+                r = subprocess.run(["git", "mailsplit", "-b", "-d4", f"-o{tmp}", str(path)],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise BadInput(f"--series {path}: git mailsplit failed: {r.stderr.strip()}")
+                for mail in sorted(tmp.iterdir()):
+                    mail.rename(mail.with_name(mail.name + ".patch"))
+    patches = []
+    for mail in sorted(out.glob("*.patch")):
+        text = mail.read_text(errors="replace")
+        m = _SUBJECT_N.search(text)
+        if (m and m.group(1).lstrip("0") == "") or "\ndiff --git " not in text:
+            continue
+        patches.append(mail)
+    if not patches:
+        raise BadInput(f"--series {path}: the mbox holds no patch")
+    return Series(name=path.stem, patches=tuple(patches), key=key_of([p.read_bytes()
+                                                                       for p in patches]))
 
 
 def branch_name(series: Series) -> str:

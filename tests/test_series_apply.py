@@ -61,3 +61,30 @@ def test_patch_that_does_not_apply_is_named(tree: KernelTree, tmp_path: Path) ->
     assert "patch 2/2 0002-mm-bad.patch does not apply" in msg
     assert "mm/memory.c" in msg
     assert git(tree.path, "status", "--porcelain") == ""
+
+
+def test_mbox_with_cover_letter(tree: KernelTree, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
+    git(tree.path, "checkout", "-q", "-b", "topic", BASE_BRANCH)
+    for old, new in (("int a;", "int a1;"), ("int c;", "int c1;")):
+        f = tree.path / "mm" / "memory.c"
+        f.write_text(f.read_text().replace(old, new))
+        git(tree.path, "commit", "-q", "-am", f"mm: {new}")
+    mbox = tmp_path / "v2.mbox"
+    mbox.write_text(git(tree.path, "format-patch", "--stdout", "--cover-letter",
+                        f"{BASE_BRANCH}..topic"))
+    git(tree.path, "checkout", "-q", BASE_BRANCH)
+    s = load_series(mbox)
+    assert len(s.patches) == 2 and s.name == "v2"
+    tip = apply(tree, s, tmp_path / "apply.log")
+    text = git(tree.path, "show", f"{tip}:mm/memory.c")
+    assert "int a1;" in text and "int c1;" in text
+
+
+def test_not_an_mbox(tmp_path: Path) -> None:
+    from harness.errors import BadInput
+    f = tmp_path / "notes.txt"
+    f.write_text("hello\n")
+    with pytest.raises(BadInput, match="not an mbox"):
+        load_series(f)
