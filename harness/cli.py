@@ -9,8 +9,9 @@ from types import FrameType
 from . import proc
 from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import select
-from .errors import EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
+from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
+from .reports import compare, render_all
 from .session import shell
 
 
@@ -46,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="apply this series on a copy first (default: nothing applied)")
     for opt in (r, c):
         _common(opt, with_arch=opt is c)
+
+    rp = sub.add_parser("report", help="regenerate every report of a run from its raw JSON")
+    rp.add_argument("run_dir", type=Path, metavar="RESULTS_DIR")
+    cp = sub.add_parser("compare", help="two runs side by side; exit 1 if B regressed")
+    cp.add_argument("run_a", type=Path, metavar="RUN_A")
+    cp.add_argument("run_b", type=Path, metavar="RUN_B")
+    cp.add_argument("--thresholds", type=Path, metavar="TOML",
+                    help="regression thresholds (default: harness/data/thresholds.toml)")
 
     sh = sub.add_parser("shell", help="boot a kernel and open a shell in the guest")
     sh.add_argument("--arch", default="x86_64", help="x86_64 or arm64 (default x86_64)")
@@ -84,6 +93,12 @@ def parse_knobs(items: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _run_dir(path: Path) -> Path:
+    if not (path / "run.json").is_file():
+        raise BadInput(f"{path}: not a run directory (no run.json)")
+    return path
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -103,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
                 extra_fragments=tuple(p.resolve() for p in args.config),
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob))
             return run(opts)
+        if args.command == "report":
+            for path in render_all(_run_dir(args.run_dir)):
+                print(path)
+            return 0
+        if args.command == "compare":
+            extra = {"thresholds": args.thresholds} if args.thresholds else {}
+            result = compare(_run_dir(args.run_a), _run_dir(args.run_b), **extra)
+            print(result.render())
+            return EXIT_CHECKS_FAILED if result.regressed else 0
         if args.command == "shell":
             return shell(get_arch(args.arch), args.kernel_src, args.series, args.base,
                          args.keep, args.results.resolve() if args.results else None)

@@ -21,6 +21,7 @@ from .errors import EXIT_CHECKS_FAILED, EXIT_OK, HarnessError
 from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, modes_for
 from .progress import say
+from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite
 from .series import EMPTY, Series, apply, load_series
 from .source import KernelTree, carries_series, debian_source, local_source
@@ -113,8 +114,21 @@ def run(opts: RunOptions) -> int:
         write_junit(suites, rundir.path / "junit.xml")
         meta["seconds"] = round(time.monotonic() - started, 1)
         rundir.save_meta(meta)
+    _reports(rundir)
     print(summary.render(rundir, suites, meta))
     return EXIT_OK if suites and all(s.ok for s in suites) else EXIT_CHECKS_FAILED
+
+
+def _reports(rundir: RunDir) -> None:
+    """HTML, text and a screenshot of the HTML; a report failure must not
+    turn a finished run into a harness error, so it is only said."""
+    try:
+        paths = render_all(rundir.path)
+        shot = screenshot(rundir.path)
+        say("reports: " + ", ".join(p.name for p in [*paths, *([shot] if shot else [])]))
+    except Exception as e:   # noqa: BLE001 - reported, the raw results are kept
+        say(f"reports: could not render ({type(e).__name__}: {e}); "
+            f"`pt-harness report {rundir.path}` retries")
 
 
 def _apply(tree: KernelTree, series: Series, rundir: RunDir) -> tuple[str | None, str]:

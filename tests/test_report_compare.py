@@ -1,0 +1,126 @@
+"""compare(): the sample run against variants of itself."""
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.compare import THRESHOLDS, compare, load_thresholds
+from harness.errors import BadInput
+
+SAMPLE = Path(__file__).parent / "golden" / "run-sample"
+Edit = Callable[[dict[str, Any]], None]
+
+
+def variant(tmp_path: Path, suite: str, check: str, edit: Edit, name: str = "b") -> Path:
+    run = tmp_path / name
+    shutil.copytree(SAMPLE, run)
+    f = run / suite / "result.json"
+    raw = json.loads(f.read_text())
+    edit(next(c for c in raw["checks"] if c["name"] == check))
+    f.write_text(json.dumps(raw, indent=2))
+    return run
+
+
+def props(**values: str) -> Edit:
+    return lambda c: c["properties"].update(values)
+
+
+def test_identical_runs_do_not_regress() -> None:
+    r = compare(SAMPLE, SAMPLE)
+    assert not r.regressed and r.regressions == [] and r.notes == []
+    assert all(c.change == "=" for c in r.changes)
+    assert "no regression" in r.render()
+
+
+def test_lower_coverage_regresses(tmp_path: Path) -> None:
+    b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[always]",
+                props(coverage="0.950", tables_freed="1946", tables_left="102"))
+    r = compare(SAMPLE, b)
+    assert r.regressed
+    [bad] = r.regressions
+    assert (bad.suite, bad.check, bad.metric) == ("pt-reclaim/x86_64",
+                                                  "workload:dontneed-small[always]", "coverage")
+    text = r.render()
+    assert "REGRESSED" in text and "coverage 1 -> 0.95" in text
+    # The other way round coverage went up: not a regression.
+    assert not compare(b, SAMPLE).regressed
+
+
+def test_coverage_within_threshold_does_not_regress(tmp_path: Path) -> None:
+    b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[always]",
+                props(coverage="0.990"))
+    assert not compare(SAMPLE, b).regressed
+
+
+@pytest.mark.parametrize("suite,check,edit,metric", [
+    ("pt-reclaim-x86_64", "workload:dontneed-small[madvise]", props(run_ms="1300.000"),
+     "run_ms"),
+    ("base-x86_64", "boot", props(boot_to_ssh_s="9.90"), "boot_to_ssh_s"),
+    ("pt-reclaim-x86_64", "console", props(splats="2"), "splats"),
+    ("pt-reclaim-x86_64", "workload:dontneed-small[never]",
+     lambda c: c.update(status="failed", message="exit status 139"), "status"),
+])
+def test_each_threshold(tmp_path: Path, suite: str, check: str, edit: Edit,
+                        metric: str) -> None:
+    r = compare(SAMPLE, variant(tmp_path, suite, check, edit))
+    assert [c.metric for c in r.regressions] == [metric]
+
+
+def test_small_rises_do_not_regress(tmp_path: Path) -> None:
+    b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[madvise]",
+                props(run_ms="1200.000"))
+    assert not compare(SAMPLE, b).regressed
+
+
+def test_ns_per_fault_from_the_workload_records(tmp_path: Path) -> None:
+    b = tmp_path / "b"
+    shutil.copytree(SAMPLE, b)
+    f = b / "pt-reclaim-x86_64" / "samples-fault-loop-always.json"
+    raw = json.loads(f.read_text())
+    raw["records"][-1]["ns_per_fault"] = 900.0
+    f.write_text(json.dumps(raw))
+    r = compare(SAMPLE, b)
+    assert [(c.check, c.metric) for c in r.regressions] == [
+        ("workload:fault-loop[always]", "ns_per_fault")]
+
+
+def test_renamed_series_is_matched_by_arch(tmp_path: Path) -> None:
+    b = tmp_path / "b"
+    shutil.copytree(SAMPLE, b)
+    for arch in ("x86_64", "arm64"):
+        old = b / f"pt-reclaim-{arch}"
+        raw = json.loads((old / "result.json").read_text())
+        raw["kernel"] = "pt-reclaim-v2"
+        (old / "result.json").write_text(json.dumps(raw))
+        old.rename(b / f"pt-reclaim-v2-{arch}")
+    r = compare(SAMPLE, b)
+    assert not r.regressed and not r.notes
+    assert "pt-reclaim/x86_64 -> pt-reclaim-v2/x86_64" in {c.suite for c in r.changes}
+
+
+def test_thresholds_are_data() -> None:
+    th = load_thresholds()
+    by_name = {m.name: m for m in th.metrics}
+    assert by_name["coverage"].max_change == 0.02 and not by_name["coverage"].relative
+    assert by_name["run_ms"].max_change == 0.25 and by_name["run_ms"].relative
+    assert by_name["boot_to_ssh_s"].max_change == 0.50
+    assert by_name["tables_left"].max_change is None
+    assert th.passed_to_failed
+    assert THRESHOLDS.read_text().startswith("#")
+
+
+def test_looser_thresholds_file(tmp_path: Path) -> None:
+    b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[always]",
+                props(coverage="0.950"))
+    loose = tmp_path / "loose.toml"
+    loose.write_text('[metric.coverage]\nchecks = "workload:"\nworse = "lower"\n'
+                     "max_change = 0.10\n")
+    assert not compare(SAMPLE, b, loose).regressed
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[metric.coverage]\nworse = "sideways"\n')
+    with pytest.raises(BadInput):
+        compare(SAMPLE, b, bad)
