@@ -21,7 +21,10 @@ class Workload:
     needs: tuple[str, ...] = ()         # guest resources, e.g. "disk"
 
     def guest_argv(self) -> list[str]:
-        return [f"{GUEST_BIN}/{self.command[0]}", *self.command[1:]]
+        """Bare names are the workloads in the image; absolute paths are
+        guest programs (a --catalog may name /bin/sh)."""
+        prog = self.command[0]
+        return [prog if prog.startswith("/") else f"{GUEST_BIN}/{prog}", *self.command[1:]]
 
 
 def load_catalog(path: Path = CATALOG) -> dict[str, Workload]:

@@ -8,7 +8,7 @@ from types import FrameType
 
 from . import proc
 from .arches import DEFAULT_ARCHES, get_arch
-from .catalog import select
+from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
 from .reports import compare, render_all
@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--series", type=Path, metavar="DIR",
                    help="patch series directory (default: kernel-patches/pt-reclaim "
                         "if it has a series file)")
+    r.add_argument("--base-only", action="store_true",
+                   help="run only the unpatched base kernel")
     r.add_argument("--no-base", action="store_true",
                    help="do not also run the unpatched base kernel")
     r.add_argument("--workload", action="append", metavar="NAME",
@@ -77,6 +79,8 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
         p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE")
         p.add_argument("--config", action="append", type=Path, default=[])
         p.add_argument("--results", type=Path, metavar="DIR")
+    p.add_argument("--catalog", type=Path, metavar="TOML",
+                   help="workload catalog (default: harness/data/workloads.toml)")
 
 
 KNOBS = ("scan_delay_ms", "scan_size_mb")
@@ -111,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             check = args.command == "check"
             opts = RunOptions(
                 arches=tuple(get_arch(a) for a in (args.arch or DEFAULT_ARCHES)),
-                workloads=tuple(select(args.workload)),
+                workloads=tuple(select(args.workload, load_catalog(args.catalog)
+                                       if args.catalog else None)),
                 kernel_src=args.kernel_src, series=args.series,
-                base=not check and not args.no_base, apply_default=not check,
+                base=not check and not args.no_base,
+                apply_default=not check and not args.base_only,
                 results=args.results.resolve() if args.results else None,
                 extra_fragments=tuple(p.resolve() for p in args.config),
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob))
@@ -136,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"pt-harness: error: {e}", file=sys.stderr)
         return e.exit_status
+    except OSError as e:     # e.g. the results disk full: name the file, keep the rest
+        if args.debug:
+            raise
+        print(f"pt-harness: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
     except Exception as e:   # a bug: say so in one line, traceback on --debug
         if args.debug:
             raise

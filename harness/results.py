@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import atomic_write
+from .errors import HarnessError
 from .workloads import REPO_ROOT
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -68,7 +69,13 @@ class RunDir:
     def __init__(self, parent: Path | None = None, run_id: str | None = None) -> None:
         self.run_id = run_id or new_run_id()
         self.path = (parent or REPO_ROOT / "results") / self.run_id
-        self.path.mkdir(parents=True, exist_ok=False)
+        try:
+            self.path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise
+        except OSError as e:
+            raise HarnessError(f"cannot create the run directory {self.path}: "
+                               f"{e.strerror}") from None
 
     def suite_dir(self, suite: Suite) -> Path:
         d = self.path / suite.dirname
