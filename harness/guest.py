@@ -83,6 +83,8 @@ class Guest:
         except (OSError, paramiko.SSHException, EOFError) as e:
             raise GuestError(f"{self.vm.spec.arch.name}: SSH failed during {command!r}: "
                              f"{type(e).__name__}: {e}") from None
+        if r.exited == -1 and not self.vm.alive():
+            raise GuestError(f"{self.vm.spec.arch.name}: the guest died during {command!r}")
         return CommandResult(command, r.exited, r.stdout, r.stderr,
                              time.monotonic() - start)
 
