@@ -11,6 +11,7 @@ from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
+from .plan import CONFIG_SETS, jobs, merge, parse_job, plan_json
 from .reports import compare, render_all
 from .session import shell
 
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--series", type=Path, metavar="DIR",
                    help="patch series directory (default: kernel-patches/pt-reclaim "
                         "if it has a series file)")
+    r.add_argument("--job", metavar="ID", help="run one cell of `pt-harness plan`")
     r.add_argument("--base-only", action="store_true",
                    help="run only the unpatched base kernel")
     r.add_argument("--no-base", action="store_true",
@@ -49,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="apply this series on a copy first (default: nothing applied)")
     for opt in (r, c):
         _common(opt, with_arch=opt is c)
+
+    pl = sub.add_parser("plan", help="the CI job matrix (arch x kernel x config) as JSON")
+    pl.add_argument("--format", default="github", help="github (default) or gitlab")
+    pl.add_argument("--arch", action="append", metavar="ARCH")
+    pl.add_argument("--no-debug", action="store_true", help="leave out the debug config")
+    mg = sub.add_parser("merge", help="join the run directories of CI cells into one run")
+    mg.add_argument("runs", type=Path, nargs="+", metavar="RUN_DIR")
+    mg.add_argument("--results", type=Path, metavar="DIR")
 
     rp = sub.add_parser("report", help="regenerate every report of a run from its raw JSON")
     rp.add_argument("run_dir", type=Path, metavar="RESULTS_DIR")
@@ -111,6 +121,22 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        if args.command == "plan":
+            arches = tuple(get_arch(a).name for a in (args.arch or DEFAULT_ARCHES))
+            print(plan_json(jobs(arches, with_debug=not args.no_debug), args.format))
+            return 0
+        if args.command == "merge":
+            out = merge([p.resolve() for p in args.runs],
+                        args.results.resolve() if args.results else None)
+            for path in render_all(out):
+                print(path)
+            return 0
+        if args.command == "run" and args.job:
+            job = parse_job(args.job)
+            args.arch = [job.arch]
+            args.base_only = job.kernel == "base"
+            args.no_base = job.kernel == "patched"
+            args.config = [*args.config, *CONFIG_SETS[job.config]]
         if args.command in ("run", "check"):
             check = args.command == "check"
             opts = RunOptions(

@@ -97,7 +97,8 @@ def run(opts: RunOptions) -> int:
         for series in kernels:
             commit, apply_error = _apply(tree, series, rundir)
             for arch in opts.arches:
-                suite = Suite(series.name, arch.name, tree.version,
+                label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
+                suite = Suite(label, arch.name, tree.version,
                               properties={"series_patches": str(len(series.patches))})
                 suites.append(suite)
                 if apply_error:

@@ -1,0 +1,90 @@
+"""Fan-out on the CI people already run: `plan` prints the job matrix
+(arch x kernel x config) for a GitHub Actions `strategy.matrix` or a GitLab
+`parallel:matrix`; `run --job ID` runs one cell; `merge` joins the cells'
+run directories into one run with one JUnit file and one report."""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .arches import DEFAULT_ARCHES
+from .errors import BadInput
+from .job import CONFIGS, DEFAULT_SERIES
+from .results import RunDir
+
+CONFIG_SETS = {"default": (), "debug": (CONFIGS / "debug.config",)}
+
+
+@dataclass(frozen=True)
+class Job:
+    arch: str
+    kernel: str      # "base" or "patched"
+    config: str      # a CONFIG_SETS key
+
+    @property
+    def id(self) -> str:
+        return f"{self.arch}-{self.kernel}-{self.config}"
+
+
+def jobs(arches: tuple[str, ...] = DEFAULT_ARCHES, with_debug: bool = True) -> list[Job]:
+    kernels = ["base"] + (["patched"] if (DEFAULT_SERIES / "series").exists() else [])
+    configs = ["default"] + (["debug"] if with_debug and
+                             (CONFIGS / "debug.config").exists() else [])
+    return [Job(a, k, c) for a in arches for k in kernels for c in configs]
+
+
+def parse_job(job_id: str) -> Job:
+    parts = job_id.split("-")
+    if len(parts) != 3 or parts[1] not in ("base", "patched") or parts[2] not in CONFIG_SETS:
+        raise BadInput(f"--job {job_id!r}: expected ARCH-{{base,patched}}-"
+                       f"{{{','.join(CONFIG_SETS)}}}, as `pt-harness plan` prints")
+    return Job(*parts)
+
+
+def plan_json(js: list[Job], fmt: str) -> str:
+    if fmt == "github":
+        doc: Any = {"include": [{"job": j.id, "arch": j.arch, "kernel": j.kernel,
+                                 "config": j.config} for j in js]}
+    elif fmt == "gitlab":
+        doc = [{"PT_HARNESS_JOB": [j.id for j in js]}]
+    else:
+        raise BadInput(f"--format {fmt!r}: github or gitlab")
+    return json.dumps(doc, indent=2)
+
+
+def merge(runs: list[Path], parent: Path | None) -> Path:
+    """A new run directory holding every suite of `runs`; a suite present in
+    two runs is an error (two cells ran the same thing)."""
+    if not runs:
+        raise BadInput("merge: no run directories given")
+    metas = []
+    for r in runs:
+        if not (r / "run.json").is_file():
+            raise BadInput(f"merge: {r} is not a run directory (no run.json)")
+        metas.append(json.loads((r / "run.json").read_text()))
+    out = RunDir(parent)
+    seen: dict[str, Path] = {}
+    for r in runs:
+        for suite_dir in sorted(p.parent for p in r.glob("*/result.json")):
+            if suite_dir.name in seen:
+                raise BadInput(f"merge: suite {suite_dir.name} is in both {seen[suite_dir.name]} "
+                               f"and {r}")
+            seen[suite_dir.name] = r
+            shutil.copytree(suite_dir, out.path / suite_dir.name)
+        for log in r.glob("apply-*.log"):
+            shutil.copyfile(log, out.path / log.name)
+    meta: dict[str, Any] = {
+        "run_id": out.run_id, "merged_from": [m.get("run_id") for m in metas],
+        "started": min(str(m.get("started", "")) for m in metas),
+        "host": ",".join(sorted({str(m.get("host", "")) for m in metas})),
+        "arches": sorted({a for m in metas for a in m.get("arches", [])}),
+        "workloads": sorted({w for m in metas for w in m.get("workloads", [])}),
+        "kernels": sorted({k for m in metas for k in m.get("kernels", [])}),
+        "qemu": {k: v for m in metas for k, v in m.get("qemu", {}).items()},
+        "kernel_version": metas[0].get("kernel_version", ""),
+        "seconds": round(sum(float(m.get("seconds", 0)) for m in metas), 1),
+    }
+    out.save_meta(meta)
+    return out.path
