@@ -11,6 +11,7 @@ from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
+from .nightly import nightly
 from .plan import CONFIG_SETS, jobs, merge, parse_job, plan_json
 from .reports import compare, render_all
 from .session import shell
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="apply this series on a copy first (default: nothing applied)")
     for opt in (r, c):
         _common(opt, with_arch=opt is c)
+
+    nt = sub.add_parser("nightly", help="per-patch checks, the full matrix, history, "
+                        "regressions")
+    nt.add_argument("--kernel-src", type=Path, metavar="PATH")
+    nt.add_argument("--series", type=Path, metavar="DIR|MBOX",
+                    help="the series (default: kernel-patches/pt-reclaim)")
+    nt.add_argument("--no-debug", action="store_true", help="skip the debug-config matrix")
+    _common(nt, with_arch=True)
 
     pl = sub.add_parser("plan", help="the CI job matrix (arch x kernel x config) as JSON")
     pl.add_argument("--format", default="github", help="github (default) or gitlab")
@@ -121,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        if args.command == "nightly":
+            return nightly(RunOptions(
+                arches=tuple(get_arch(a) for a in (args.arch or DEFAULT_ARCHES)),
+                workloads=tuple(select(args.workload, load_catalog(args.catalog)
+                                       if args.catalog else None)),
+                kernel_src=args.kernel_src, series=args.series,
+                results=args.results.resolve() if args.results else None,
+                modes=tuple(args.mode), knobs=parse_knobs(args.knob)),
+                with_debug=not args.no_debug)
         if args.command == "plan":
             arches = tuple(get_arch(a).name for a in (args.arch or DEFAULT_ARCHES))
             print(plan_json(jobs(arches, with_debug=not args.no_debug), args.format))

@@ -10,7 +10,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,50 +74,76 @@ def qemu_versions(arches: tuple[Arch, ...]) -> dict[str, str]:
     return out
 
 
-def run(opts: RunOptions) -> int:
-    started = time.monotonic()
-    # Bad input fails here, before any download or results directory.
-    kernels = kernels_to_run(opts)
-    expectations = load_expectations()
+@dataclass
+class RunState:
+    """A run in progress: its directory, metadata and suites so far."""
+    rundir: RunDir
+    meta: dict[str, Any]
+    suites: list[Suite] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def save(self) -> None:
+        write_junit(self.suites, self.rundir.path / "junit.xml")
+        self.meta["seconds"] = round(time.monotonic() - self.started, 1)
+        self.rundir.save_meta(self.meta)
+
+
+def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
+    """Validate what can be validated without downloads, then make the run
+    directory; bad input never leaves an empty run behind."""
     modes_for(BASE, list(opts.modes))          # unknown --mode: an error now
-    local = local_source(opts.kernel_src) if opts.kernel_src else None
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
-    meta: dict[str, Any] = {"run_id": rundir.run_id, "argv": sys.argv,
-            "started": dt.datetime.now(dt.UTC).isoformat(),
-            "host": platform.node(), "arches": [a.name for a in opts.arches],
-            "workloads": [w.name for w in opts.workloads], "qemu": qemu_versions(opts.arches),
-            "kernels": [k.name for k in kernels]}
+    meta: dict[str, Any] = {
+        "run_id": rundir.run_id, "argv": sys.argv,
+        "started": dt.datetime.now(dt.UTC).isoformat(), "host": platform.node(),
+        "arches": [a.name for a in opts.arches], "workloads": [w.name for w in opts.workloads],
+        "qemu": qemu_versions(opts.arches), "kernels": [k.name for k in kernels]}
     rundir.save_meta(meta)
-    suites: list[Suite] = []
+    return RunState(rundir, meta)
+
+
+def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
+               kernels: list[Series]) -> None:
+    """Every (kernel, arch) suite; JUnit and run.json rewritten after each."""
+    expectations = load_expectations()
+    state.meta["kernel_version"] = tree.version
+    for series in kernels:
+        commit, apply_error = _apply(tree, series, state.rundir)
+        for arch in opts.arches:
+            label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
+            suite = Suite(label, arch.name, tree.version,
+                          properties={"series_patches": str(len(series.patches))})
+            state.suites.append(suite)
+            if apply_error:
+                suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
+                                detail=apply_error))
+            kind = PATCHED if commit and carries_series(tree, commit) else BASE
+            modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
+            plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
+                             opts.workloads, tuple(modes), tuple(expectations),
+                             dict(opts.knobs))
+            run_suite(plan, suite, state.rundir)
+            state.save()
+
+
+def finish(state: RunState) -> int:
+    state.save()
+    _reports(state.rundir)
+    print(summary.render(state.rundir, state.suites, state.meta))
+    ok = state.suites and all(s.ok for s in state.suites)
+    return EXIT_OK if ok else EXIT_CHECKS_FAILED
+
+
+def run(opts: RunOptions) -> int:
+    kernels = kernels_to_run(opts)
+    local = local_source(opts.kernel_src) if opts.kernel_src else None
+    state = begin(opts, kernels)
     try:
-        tree = local or debian_source()
-        meta["kernel_version"] = tree.version
-        rundir.save_meta(meta)
-        for series in kernels:
-            commit, apply_error = _apply(tree, series, rundir)
-            for arch in opts.arches:
-                label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
-                suite = Suite(label, arch.name, tree.version,
-                              properties={"series_patches": str(len(series.patches))})
-                suites.append(suite)
-                if apply_error:
-                    suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
-                                    detail=apply_error))
-                kind = PATCHED if commit and carries_series(tree, commit) else BASE
-                plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
-                                 opts.workloads, tuple(modes_for(kind, list(opts.modes))
-                                       or modes_for(kind)),
-                                 tuple(expectations), dict(opts.knobs))
-                run_suite(plan, suite, rundir)
-                write_junit(suites, rundir.path / "junit.xml")
+        run_matrix(state, opts, local or debian_source(), kernels)
     finally:
-        write_junit(suites, rundir.path / "junit.xml")
-        meta["seconds"] = round(time.monotonic() - started, 1)
-        rundir.save_meta(meta)
-    _reports(rundir)
-    print(summary.render(rundir, suites, meta))
-    return EXIT_OK if suites and all(s.ok for s in suites) else EXIT_CHECKS_FAILED
+        state.save()
+    return finish(state)
 
 
 def _reports(rundir: RunDir) -> None:

@@ -41,12 +41,17 @@ def jobs() -> int:
 
 
 def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
-          label: str) -> BuiltKernel:
-    """Build `commit` of `tree` (for a user tree: its working tree) for `arch`."""
+          label: str, out: Path | None = None) -> BuiltKernel:
+    """Build `commit` of `tree` (for a user tree: its working tree) for `arch`.
+
+    With `out`, build in that directory whatever it last built: the nightly
+    walks a series commit by commit in one directory, so each step rebuilds
+    only what that patch touched."""
     require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
     require("ccache", "ccache")
     key = build_key(tree, commit, arch, fragments)
-    out = cache_root() / "build" / f"{arch.name}-{key}"
+    walking = out is not None
+    out = out or cache_root() / "build" / f"{arch.name}-{key}"
     out.mkdir(parents=True, exist_ok=True)
     log = out / "build.log"
     image = out / arch.kernel_image
@@ -55,7 +60,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
     # pinned by a fingerprint of its working state (None: let make decide).
     state = "" if tree.scratch else worktree_fingerprint(tree.path)
     stamp_text = f"{key} {state}"
-    if state is not None and stamp.exists() and stamp.read_text() == stamp_text \
+    if not walking and state is not None and stamp.exists() and stamp.read_text() == stamp_text \
             and image.exists():
         say(f"kbuild {label}/{arch.name}: up to date ({out.name})")
         return BuiltKernel(arch, image, out, key, log, rebuilt=False)

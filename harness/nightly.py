@@ -1,0 +1,133 @@
+"""`pt-harness nightly`: is the series still good, and what changed since
+the last good night?
+
+1. the series applies to tonight's base (else say so plainly: the base
+   moved, and which patch no longer applies);
+2. every patch: checkpatch.pl --strict, and an incremental build on each
+   arch (bisectability: which patch broke which arch);
+3. the full matrix at the tip (base and patched kernels, modes, workloads),
+   again with the debug config as a second config;
+4. history: recorded in results/history.sqlite and compared with the last
+   good run of the same series on the same base.
+
+Exit status: 0 clean, 1 failures or regressions, 2 harness error.
+"""
+
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from .cache import cache_root
+from .compare import compare
+from .errors import EXIT_CHECKS_FAILED, EXIT_OK
+from .history import last_good, open_db, record
+from .job import (
+    CONFIGS,
+    DEFAULT_SERIES,
+    RunOptions,
+    RunState,
+    begin,
+    finish,
+    fragments_for,
+    run_matrix,
+)
+from .kbuild import build
+from .progress import say
+from .results import ERROR, FAILED, PASSED, Check, Suite
+from .series import EMPTY, Series, apply, load_series
+from .source import BASE_BRANCH, KernelTree, debian_source, local_source
+
+_TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
+
+
+def checkpatch(tree: KernelTree, patch: Path) -> Check:
+    name = f"checkpatch:{patch.name}"
+    script = tree.path / "scripts" / "checkpatch.pl"
+    r = subprocess.run(["perl", str(script), "--strict", "--show-types", str(patch)],
+                       cwd=tree.path, capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    m = _TOTAL.search(out)
+    if not m:
+        return Check(name, ERROR, message="checkpatch.pl printed no total", detail=out[-4000:])
+    errors, warnings, checks = (int(g or 0) for g in m.groups())
+    props = {"errors": str(errors), "warnings": str(warnings), "checks": str(checks)}
+    # --strict clean means no CHECK either.
+    if errors == warnings == checks == 0:
+        return Check(name, PASSED, properties=props)
+    return Check(name, FAILED, message=f"{errors} errors, {warnings} warnings, {checks} checks",
+                 detail=out[-4000:], properties=props)
+
+
+def series_commits(tree: KernelTree, tip: str) -> list[str]:
+    out = subprocess.run(["git", "-C", str(tree.path), "rev-list", "--reverse",
+                          f"{BASE_BRANCH}..{tip}"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Series) -> bool:
+    """The per-patch suite; False when the series does not apply at all."""
+    suite = Suite(f"{series.name}-patches", "all", tree.version)
+    state.suites.append(suite)
+    try:
+        tip = apply(tree, series, state.rundir.path / f"apply-{series.name}.log")
+    except Exception as e:   # noqa: BLE001 - reported as the check's error
+        suite.add(Check("apply", ERROR, message=f"the series no longer applies to "
+                        f"{tree.version}: {str(e).splitlines()[0]}", detail=str(e)))
+        state.save()
+        return False
+    suite.add(Check("apply", PASSED))
+    for patch in series.patches:
+        suite.add(checkpatch(tree, patch))
+        state.save()
+    commits = series_commits(tree, tip)
+    for arch in opts.arches:
+        walk_dir = cache_root() / "bisect" / f"{arch.name}-{series.key}"
+        for n, (commit, patch) in enumerate(zip(commits, series.patches, strict=False), 1):
+            name = f"build:{n:02d}-{patch.stem[5:] if patch.stem[:4].isdigit() else patch.stem}"
+            say(f"nightly: {name} on {arch.name}")
+            try:
+                k = build(tree, commit, arch, list(fragments_for(arch, ())),
+                          f"{series.name}#{n}", out=walk_dir)
+                suite.add(Check(f"{name}/{arch.name}", PASSED,
+                                properties={"commit": commit, "rebuilt": str(k.rebuilt)}))
+            except Exception as e:   # noqa: BLE001 - which patch broke which arch
+                suite.add(Check(f"{name}/{arch.name}", FAILED,
+                                message=f"patch {n} breaks the {arch.name} build",
+                                detail=str(e)[-4000:], properties={"commit": commit}))
+            state.save()
+    return True
+
+
+def nightly(opts: RunOptions, with_debug: bool = True) -> int:
+    series = load_series(opts.series or DEFAULT_SERIES)
+    local = local_source(opts.kernel_src) if opts.kernel_src else None
+    kernels = [EMPTY, series]
+    state = begin(opts, kernels)
+    tree = local or debian_source()
+    try:
+        if per_patch(state, opts, tree, series):
+            run_matrix(state, opts, tree, kernels)
+            debug = CONFIGS / "debug.config"
+            if with_debug and debug.exists():
+                run_matrix(state, replace(opts, extra_fragments=(debug,)), tree, [series])
+    finally:
+        state.save()
+    status = finish(state)
+    return _history(state, series, tree, status)
+
+
+def _history(state: RunState, series: Series, tree: KernelTree, status: int) -> int:
+    db = open_db(state.rundir.path.parent / "history.sqlite")
+    previous = last_good(db, series.key, tree.version, before=state.rundir.run_id)
+    record(db, state.rundir.path, series.key)
+    if previous is None:
+        say("nightly: no earlier good run of this series on this base to compare with")
+        return status
+    result = compare(previous, state.rundir.path)
+    (state.rundir.path / "compare.txt").write_text(result.render() + "\n")
+    print(result.render())
+    if result.regressed:
+        say(f"nightly: {len(result.regressions)} regression(s) since {previous.name}")
+        return EXIT_CHECKS_FAILED
+    return status if status != EXIT_OK else EXIT_OK
