@@ -62,3 +62,18 @@ def test_merge_refuses_the_same_suite_twice(tmp_path: Path) -> None:
     cells = split_sample(tmp_path)
     with pytest.raises(BadInput, match="is in both"):
         merge([cells[0], cells[0]], tmp_path / "out")
+
+
+def test_ci_examples_name_real_commands_and_jobs() -> None:
+    """The example workflows must call commands that exist and list the
+    cells that `plan` prints."""
+    import yaml  # type: ignore[import-untyped]
+    gh = yaml.safe_load((REPO / "ci-examples" / "github-actions.yml").read_text())
+    assert {"plan", "cell", "merge"} <= set(gh["jobs"])
+    gl = yaml.safe_load((REPO / "ci-examples" / "gitlab-ci.yml").read_text())
+    listed = gl["cell"]["parallel"]["matrix"][0]["PT_HARNESS_JOB"]
+    for job_id in listed:
+        parse_job(job_id)
+    text = (REPO / "ci-examples" / "github-actions.yml").read_text()
+    for cmd in ("plan --format github", "run --job", "merge"):
+        assert f"pt-harness {cmd}" in text
