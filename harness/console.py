@@ -4,7 +4,9 @@ A splat fails the suite whatever the workload figures say; the excerpt
 (the matching line and what follows) goes into the JUnit failure text.
 """
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +74,19 @@ def tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no console log)"
+
+
+def decode(excerpt: str, vmlinux: Path, srctree: Path, cross_compile: str) -> str | None:
+    """The excerpt through the tree's scripts/decode_stacktrace.sh, so a
+    stack shows file:line in the developer's source (when the build has
+    debug info; symbol+offset otherwise). None when it cannot run."""
+    script = srctree / "scripts" / "decode_stacktrace.sh"
+    if not script.exists() or not vmlinux.exists():
+        return None
+    env = dict(os.environ, CROSS_COMPILE=cross_compile)
+    try:
+        r = subprocess.run(["bash", str(script), str(vmlinux), str(srctree)], input=excerpt,
+                           capture_output=True, text=True, timeout=120, env=env)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout if r.returncode == 0 and r.stdout.strip() else None

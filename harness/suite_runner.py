@@ -19,7 +19,7 @@ from .catalog import Workload
 from .errors import GuestError, HarnessError
 from .guest import Guest
 from .image import build_image
-from .kbuild import build
+from .kbuild import BuiltKernel, build
 from .modes import Expectation, Mode
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
@@ -118,7 +118,7 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
     finally:
         if disk:
             disk.unlink(missing_ok=True)
-    _console_check(suite, run, console_log)
+    _console_check(suite, run, console_log, kernel, plan)
 
 
 def make_disk(path: Path) -> Path:
@@ -176,14 +176,19 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
         save(suite, run, check)
 
 
-def _console_check(suite: Suite, run: RunDir, log: Path) -> None:
+def _console_check(suite: Suite, run: RunDir, log: Path, kernel: BuiltKernel,
+                   plan: SuitePlan) -> None:
     t = _CheckTimer(suite, run, "console")
     splats = console.scan_file(log)
     if splats:
         first = splats[0]
+        excerpts = "\n\n".join(s.excerpt for s in splats[:3])
+        decoded = console.decode(excerpts, kernel.build_dir / "vmlinux", plan.tree.path,
+                                 plan.arch.cross_compile)
+        if decoded:
+            (run.suite_dir(suite) / "splats-decoded.txt").write_text(decoded)
         t.record(FAILED, f"{len(splats)} splat(s) in console, first: {first.kind} at line "
-                 f"{first.line_no}", "\n\n".join(s.excerpt for s in splats[:3]),
-                 {"splats": str(len(splats))})
+                 f"{first.line_no}", decoded or excerpts, {"splats": str(len(splats))})
     else:
         t.record(PASSED, properties={"splats": "0"})
 
