@@ -154,8 +154,15 @@ def run_overlay(host_key: bytes, authorized_key: str) -> bytes:
 
 
 def write_run_initrd(image: GuestImage, overlay: bytes, dest: Path) -> Path:
-    """Concatenate the cached base archive and this run's overlay."""
+    """Concatenate the cached base archive and this run's overlay.
+
+    The kernel looks for the next archive only at a 4-byte aligned offset
+    (init/initramfs.c skips zero bytes between archives), so the compressed
+    base is padded with zeros first; without it the overlay, and with it
+    the SSH host key, is silently ignored whenever the gzip length is odd."""
+    base = image.base.read_bytes()
     with open(dest, "wb") as f:
-        f.write(image.base.read_bytes())
+        f.write(base)
+        f.write(b"\0" * (-len(base) % 4))
         f.write(overlay)
     return dest

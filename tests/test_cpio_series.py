@@ -50,3 +50,15 @@ def test_git_am_failure_detail() -> None:
            "hint: Use 'git am --show-current-patch=diff'\n")
     d = failed_patch_detail(out)
     assert "mm/memory.c:1982" in d and "hint" not in d
+
+
+def test_run_initrd_pads_to_four_bytes(tmp_path: Path) -> None:
+    from harness.arches import X86_64
+    from harness.image import GuestImage, write_run_initrd
+    for extra in range(4):
+        base = tmp_path / f"base{extra}.gz"
+        base.write_bytes(b"\x1f\x8b" + b"x" * (5 + extra))
+        out = write_run_initrd(GuestImage(X86_64, base, "k"), b"070701OVERLAY", tmp_path / "i")
+        data = out.read_bytes()
+        assert data.index(b"070701") % 4 == 0
+        assert data.endswith(b"070701OVERLAY")
