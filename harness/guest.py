@@ -5,6 +5,7 @@ never looks at the user's keys, agent or known_hosts. Files move over
 exec channels (`cat`), since dropbear ships no SFTP server.
 """
 
+import logging
 import shlex
 import time
 from dataclasses import dataclass
@@ -16,6 +17,11 @@ from invoke.exceptions import CommandTimedOut
 from .errors import GuestError
 from .keys import RunKeys
 from .vm import VM
+
+# While the guest boots, the forwarded port accepts and resets connections;
+# paramiko logs each reset with a traceback from its transport thread. The
+# harness reports SSH failures itself, with the console excerpt.
+logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = REPO_ROOT / "workloads"
 TOOLS_DIR = REPO_ROOT / "guest-images" / "tools"
 SOURCE_DIRS = (WORKLOADS_DIR, TOOLS_DIR)
-CFLAGS = ["-static", "-O2", "-g0", "-Wall", "-Wextra", "-Werror", "-pthread"]
+CFLAGS = ["-static", "-s", "-O2", "-g0", "-Wall", "-Wextra", "-Werror", "-pthread"]
 
 
 def sources(dirs: tuple[Path, ...] = SOURCE_DIRS) -> list[Path]:
