@@ -98,6 +98,8 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
         p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE")
         p.add_argument("--config", action="append", type=Path, default=[])
         p.add_argument("--results", type=Path, metavar="DIR")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run every mode's workloads N times in the same boot (soak)")
     p.add_argument("--catalog", type=Path, metavar="TOML",
                    help="workload catalog (default: harness/data/workloads.toml)")
 
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                 apply_default=not check and not args.base_only,
                 results=args.results.resolve() if args.results else None,
                 extra_fragments=tuple(p.resolve() for p in args.config),
-                modes=tuple(args.mode), knobs=parse_knobs(args.knob))
+                modes=tuple(args.mode), knobs=parse_knobs(args.knob),
+                repeat=max(1, args.repeat))
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):

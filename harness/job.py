@@ -44,6 +44,7 @@ class RunOptions:
     extra_fragments: tuple[Path, ...] = ()
     modes: tuple[str, ...] = ()          # narrow the modes run; empty: all
     knobs: tuple[tuple[str, str], ...] = ()
+    repeat: int = 1                      # rounds of the workloads per mode (soak)
 
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -122,7 +123,7 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
             plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
                              opts.workloads, tuple(modes), tuple(expectations),
-                             dict(opts.knobs))
+                             dict(opts.knobs), opts.repeat)
             run_suite(plan, suite, state.rundir)
             state.save()
 

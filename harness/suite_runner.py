@@ -42,9 +42,11 @@ class SuitePlan:
     modes: tuple[Mode, ...]
     expectations: tuple[Expectation, ...] = ()
     knobs: dict[str, str] = field(default_factory=dict)
+    repeat: int = 1             # rounds of every mode's workloads (soak)
 
     def case_names(self) -> list[str]:
-        return [case_name(w, m) for m in self.modes for w in self.workloads]
+        return [case_name(w, m, r) for m in self.modes for r in range(self.repeat)
+                for w in self.workloads]
 
 
 class _CheckTimer:
@@ -156,7 +158,7 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
 
 def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
               guest: Guest) -> None:
-    names = [case_name(w, mode) for w in plan.workloads]
+    names = [case_name(w, mode, r) for r in range(plan.repeat) for w in plan.workloads]
     try:
         problem = setup_mode(guest, mode, plan.knobs)
     except GuestError as e:
@@ -165,15 +167,17 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
         for n in names:
             save(suite, run, Check(n, ERROR, message=problem))
         return
-    for w in plan.workloads:
-        if not vm.alive():
-            save(suite, run, Check(case_name(w, mode), ERROR, message="guest is gone",
-                                   detail=console.tail(vm.spec.console_log)))
-            continue
-        say(f"{suite.name}: {case_name(w, mode)}")
-        check = run_workload(guest, w, mode, list(plan.expectations), run.suite_dir(suite),
-                             vm.spec.console_log)
-        save(suite, run, check)
+    for r in range(plan.repeat):
+        for w in plan.workloads:
+            name = case_name(w, mode, r)
+            if not vm.alive():
+                save(suite, run, Check(name, ERROR, message="guest is gone",
+                                       detail=console.tail(vm.spec.console_log)))
+                continue
+            say(f"{suite.name}: {name}")
+            check = run_workload(guest, w, mode, list(plan.expectations),
+                                 run.suite_dir(suite), vm.spec.console_log, r)
+            save(suite, run, check)
 
 
 def _console_check(suite: Suite, run: RunDir, log: Path, kernel: BuiltKernel,

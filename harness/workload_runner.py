@@ -23,8 +23,9 @@ SYSFS_MODE = "/sys/kernel/mm/pt_reclaim/enabled"
 KNOB_DIR = "/proc/sys/vm"
 
 
-def case_name(w: Workload, mode: Mode) -> str:
-    return f"workload:{w.name}[{mode.name}]"
+def case_name(w: Workload, mode: Mode, round_: int = 0) -> str:
+    """workload:NAME[MODE], with #N from the second round of a --repeat."""
+    return f"workload:{w.name}[{mode.name}]" + (f"#{round_ + 1}" if round_ else "")
 
 
 def guest_command(w: Workload, mode: Mode, samples: str) -> str:
@@ -57,8 +58,8 @@ def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str]) -> str:
 
 
 def run_workload(guest: Guest, w: Workload, mode: Mode, expectations: list[Expectation],
-                 out_dir: Path, console_log: Path) -> Check:
-    name = case_name(w, mode)
+                 out_dir: Path, console_log: Path, round_: int = 0) -> Check:
+    name = case_name(w, mode, round_)
     samples_path = "/tmp/pt-samples.jsonl"
     cmd = guest_command(w, mode, samples_path)
     try:
@@ -71,7 +72,8 @@ def run_workload(guest: Guest, w: Workload, mode: Mode, expectations: list[Expec
     raw = {"workload": w.name, "mode": mode.name, "command": cmd,
            "exit_status": r.exit_status, "timed_out": r.timed_out, "seconds": r.seconds,
            "records": records, "samples": samples, "stdout": r.stdout, "stderr": r.stderr}
-    (out_dir / f"samples-{w.name}-{mode.name}.json").write_text(json.dumps(raw, indent=1))
+    suffix = f"-{round_ + 1}" if round_ else ""
+    (out_dir / f"samples-{w.name}-{mode.name}{suffix}.json").write_text(json.dumps(raw, indent=1))
     return verdict(name, w, mode, r.exit_status, r.timed_out, records, r.stdout + r.stderr,
                    expectations, console_log, r.seconds)
 
