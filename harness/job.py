@@ -24,7 +24,7 @@ from .progress import say
 from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite
 from .series import EMPTY, Series, apply, load_series
-from .source import KernelTree, carries_series, debian_source, local_source
+from .source import KernelTree, carries_series, debian_source, local_source, scratch_copy
 from .suite_runner import SuitePlan, run_suite
 from .workloads import REPO_ROOT
 
@@ -141,7 +141,10 @@ def run(opts: RunOptions) -> int:
     local = local_source(opts.kernel_src) if opts.kernel_src else None
     state = begin(opts, kernels)
     try:
-        run_matrix(state, opts, local or debian_source(), kernels)
+        tree = local or debian_source()
+        if any(not k.empty for k in kernels):
+            tree = scratch_copy(tree)     # a series is applied on a copy, never theirs
+        run_matrix(state, opts, tree, kernels)
     finally:
         state.save()
     return finish(state)

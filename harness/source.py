@@ -171,3 +171,37 @@ def carries_series(tree: KernelTree, commit: str) -> bool:
     the patched kernel's modes apply, whatever way it was patched."""
     text = tree_file(tree, commit, "include/uapi/asm-generic/mman-common.h")
     return text is not None and "MADV_PT_RECLAIM" in text
+
+
+def scratch_copy(tree: KernelTree) -> KernelTree:
+    """A harness-owned copy of a user's tree, for applying a series without
+    writing into theirs: a `git clone --shared` (objects borrowed, nothing
+    written to their repository) plus their uncommitted diff as one commit,
+    or a plain copy for a tree that is not a git checkout."""
+    if tree.scratch:
+        return tree
+    state = worktree_fingerprint(tree.path) or key_of([str(tree.path), "copy"])
+    entry = cache_root() / "src" / f"copy-{key_of([str(tree.path), state])}"
+    dest = entry / "linux"
+    with locked(cache_root() / "src" / f".{entry.name}.lock"):
+        if not (dest / ".git").is_dir():
+            with step(f"source: copying {tree.path} to apply a series"), \
+                    publishing(entry) as tmp:
+                log = tmp / "source.log"
+                if (tree.path / ".git").exists():
+                    run_logged(["git", "clone", "-q", "--shared", str(tree.path),
+                                str(tmp / "linux")], log, what="git clone --shared")
+                    diff = subprocess.run(["git", "-C", str(tree.path), "diff", "HEAD",
+                                           "--binary"], capture_output=True, check=True).stdout
+                    git(tmp / "linux", "checkout", "-q", "-B", BASE_BRANCH, log=log,
+                        what="git checkout")
+                    if diff:
+                        subprocess.run(["git", "-C", str(tmp / "linux"), "apply", "--index"],
+                                       input=diff, check=True, capture_output=True)
+                        git(tmp / "linux", "commit", "-q", "-m", "uncommitted changes",
+                            log=log, what="git commit of the working tree")
+                else:
+                    shutil.copytree(tree.path, tmp / "linux", symlinks=True)
+                    make_scratch_repo(tmp / "linux", f"copy of {tree.path}", log)
+    return KernelTree(path=dest, version=tree.version, key=key_of([tree.key, state]),
+                      scratch=True)

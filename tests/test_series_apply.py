@@ -88,3 +88,17 @@ def test_not_an_mbox(tmp_path: Path) -> None:
     f.write_text("hello\n")
     with pytest.raises(BadInput, match="not an mbox"):
         load_series(f)
+
+
+def test_scratch_copy_keeps_user_tree_untouched(tree: KernelTree, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.source import scratch_copy
+    monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
+    user = KernelTree(tree.path, "test", "user", scratch=False)
+    (tree.path / "mm" / "memory.c").write_text("int a;\nint dirty;\nint c;\n")
+    before = (git(tree.path, "status", "--porcelain"), git(tree.path, "branch", "-a"))
+    copy = scratch_copy(user)
+    assert copy.scratch and copy.path != tree.path
+    assert "int dirty;" in git(copy.path, "show", f"{BASE_BRANCH}:mm/memory.c")
+    assert (git(tree.path, "status", "--porcelain"), git(tree.path, "branch", "-a")) == before
+    assert scratch_copy(user).path == copy.path          # same state: reused
