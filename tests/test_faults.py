@@ -46,6 +46,10 @@ def qemus_under(path: Path) -> list[str]:
 
 
 def test_hung_workload_times_out_and_the_next_runs(tmp_path: Path) -> None:
+    # Spaces and quotes in the results path: names from inputs never reach
+    # a shell unquoted (QEMU's -serial file:..., dropbear keys, logs).
+    tmp_path = tmp_path / "it's a \"results\" dir"
+    tmp_path.mkdir()
     t0 = time.monotonic()
     rc, _ = finish(start(tmp_path, "hang", "healthy"))
     c = checks(tmp_path)
@@ -94,8 +98,14 @@ def _wait_for_workload(p: subprocess.Popen[str], results: Path, name: str) -> No
 def test_qemu_killed_from_outside(tmp_path: Path) -> None:
     p = start(tmp_path, "slow", "healthy")
     _wait_for_workload(p, tmp_path, "slow")
-    for line in qemus_under(tmp_path):
-        os.kill(int(line.split()[0]), signal.SIGKILL)
+    pids = [int(line.split()[0]) for line in qemus_under(tmp_path)]
+    assert pids
+    # The guest's SSH forward listens on loopback only.
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
+    ours = [ln for ln in listening.splitlines() if any(f"pid={p}," in ln for p in pids)]
+    assert ours and all(ln.split()[3].startswith("127.0.0.1:") for ln in ours), ours
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
     t0 = time.monotonic()
     rc, _ = finish(p)
     assert time.monotonic() - t0 < 120
