@@ -1,0 +1,41 @@
+"""A short soak: the race and correctness workloads, repeated, on the
+patched kernel built with the debug config (DEBUG_VM, lockdep, KASAN...),
+scanner on with small knobs. Zero splats, every workload passing.
+The nightly runs the long one: `pt-harness run --no-base --config
+kernel-patches/configs/debug.config --mode always --repeat N ...`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from junitparser import JUnitXml
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parent.parent
+SERIES = REPO / "kernel-patches" / "pt-reclaim" / "series"
+ROUNDS = os.environ.get("PT_HARNESS_SOAK_ROUNDS", "2")
+ARCHES = os.environ.get("PT_HARNESS_SOAK_ARCHES", "x86_64").split()
+
+
+@pytest.mark.skipif(not SERIES.exists(), reason="no pt-reclaim series yet")
+def test_short_soak_under_debug_config(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "harness.cli", "run", "--no-base",
+            "--config", str(REPO / "kernel-patches" / "configs" / "debug.config"),
+            "--mode", "always", "--knob", "scan_delay_ms=50", "--knob", "scan_size_mb=1024",
+            "--repeat", ROUNDS, "--results", str(tmp_path)]
+    for arch in ARCHES:
+        argv += ["--arch", arch]
+    for w in ("race-refill", "fork-cow", "mremap-move", "uffd-wp", "thp-collapse"):
+        argv += ["--workload", w]
+    r = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60 * 60)
+    sys.stderr.write(r.stderr[-4000:])
+    (run,) = list(tmp_path.iterdir())
+    xml = JUnitXml.fromfile(str(run / "junit.xml"))
+    bad = [f"{s.name}:{c.name}: {c.result[0].message if c.result else ''}"
+           for s in xml for c in s if c.result and c.result[0].__class__.__name__ != "Skipped"]
+    assert r.returncode == 0, "\n".join(bad) or r.stdout[-3000:]
+    for suite in xml:
+        console = next(c for c in suite if c.name == "console")
+        assert {p.name: p.value for p in console.properties()}["splats"] == "0"
