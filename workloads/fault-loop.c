@@ -14,51 +14,36 @@
  */
 #include "ptfin.h"
 
+#define USAGE "[--tables N] [--seconds S | --iterations N] "
+
 int main(int argc, char **argv)
 {
 	unsigned long ntables = 512, seconds = 5, max_iters = 0, it, t;
 	struct pt_fin fin = { 0 };
 	double t0, t1, deadline;
+	const struct pt_opt opts[] = {
+		{ "--tables", PT_OPT_ULONG, &ntables },
+		{ "--seconds", PT_OPT_ULONG, &seconds },
+		{ "--iterations", PT_OPT_ULONG, &max_iters },
+		{ NULL },
+	};
 	size_t size;
-	char *res, *p;
-	int a;
+	char *p;
 
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--tables") && a + 1 < argc)
-			ntables = strtoul(argv[++a], NULL, 0);
-		else if (!strcmp(argv[a], "--seconds") && a + 1 < argc)
-			seconds = strtoul(argv[++a], NULL, 0);
-		else if (!strcmp(argv[a], "--iterations") && a + 1 < argc)
-			max_iters = strtoul(argv[++a], NULL, 0);
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, NULL, opts, USAGE))
 		return 2;
 	if (!ntables || (!seconds && !max_iters))
-		goto usage;
+		return pt_usage(argv[0], USAGE);
 	size = ntables * SZ_2M;
 
-	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu", ntables);
-	fin.base_kb = pt_vmpte_kb();
+	pt_begin(&fin, ntables);
 
-	res = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap: %s", strerror(errno));
-	p = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(p, size, MADV_NOHUGEPAGE);
+	p = pt_map_anon(size);
 
 	for (t = 0; t < ntables; t++)
 		p[t * SZ_2M] = 1;
-	pt_record("populated", 0, "");
-	fin.pop_kb = pt_vmpte_kb();
-	for (t = 0; t < ntables; t++)
-		if (madvise(p + t * SZ_2M, 4096, MADV_DONTNEED))
-			pt_fail("MADV_DONTNEED: %s", strerror(errno));
+	pt_populated(&fin, "populated", "");
+	pt_dontneed_tables(p, size);
 
 	t0 = pt_now_ms();
 	deadline = max_iters ? 0 : t0 + seconds * 1000.0;
@@ -76,8 +61,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = pt_now_ms();
-	fin.t_emptied = t1;
-	pt_record("emptied", 1, ",\"iterations\":%lu", it);
+	pt_emptied(&fin, "emptied", ",\"iterations\":%lu", it);
 
 	pt_finish(&fin, p, size, ntables, "");
 
@@ -89,9 +73,4 @@ int main(int argc, char **argv)
 		  it, it * ntables, t1 - t0,
 		  it ? (t1 - t0) * 1e6 / (it * ntables) : 0.0);
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--tables N] [--seconds S | --iterations N] "
-		PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

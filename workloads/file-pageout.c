@@ -44,27 +44,18 @@ int main(int argc, char **argv)
 	const char *dir = "/mnt/data", *method = NULL;
 	struct pt_fin fin = { 0 };
 	long rss_base, rss_pop, rss_now, kept_kb;
-	char *page, *res, *p;
+	const struct pt_opt opts[] = {
+		{ "--dir", PT_OPT_STR, &dir },
+		{ "--keep", PT_OPT_FLAG, &keep },
+		{ NULL },
+	};
+	char *page, *p;
 	volatile char sink;
 	struct statfs sfs;
-	int fd, i;
+	int fd;
 
-	for (i = 1; i < argc; i++) {
-		if (pt_fin_arg(&fin, argc, argv, &i))
-			continue;
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-			dir = argv[++i];
-		else if (!strcmp(argv[i], "--size-mb") && i + 1 < argc)
-			size = strtoul(argv[++i], NULL, 0) << 20;
-		else if (!strcmp(argv[i], "--keep"))
-			keep = 1;
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, opts, "[--dir D] [--size-mb N] [--keep] "))
 		return 2;
-	if (!size || size % SZ_2M)
-		goto usage;
 	tables = size / SZ_2M;
 
 	pt_start();
@@ -73,9 +64,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/pt-file-pageout.dat", dir);
 	atexit(cleanup);
 	rss_base = rss_file_kb();
-	pt_record("baseline", 1, ",\"tables\":%lu,\"fs_magic\":\"0x%lx\"",
-		  tables, (unsigned long)sfs.f_type);
-	fin.base_kb = pt_vmpte_kb();
+	pt_baseline(&fin, ",\"tables\":%lu,\"fs_magic\":\"0x%lx\"",
+		    tables, (unsigned long)sfs.f_type);
 
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0)
@@ -93,17 +83,7 @@ int main(int argc, char **argv)
 	if (fsync(fd))
 		pt_fail("fsync: %s", strerror(errno));
 
-	/* Reserve size + 2 MiB, then map the file on a PMD boundary in it. */
-	res = mmap(NULL, size + SZ_2M, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap reserve: %s", strerror(errno));
-	p = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (mmap(p, size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) != p)
-		pt_fail("mmap %s: %s", path, strerror(errno));
-	if (p > res)
-		munmap(res, p - res);
-	munmap(p + size, res + SZ_2M - p);
+	p = pt_map_aligned(size, PROT_READ, MAP_SHARED, fd);
 	madvise(p, size, MADV_NOHUGEPAGE);
 	madvise(p, size, MADV_RANDOM);	/* no read-around beyond the page */
 
@@ -111,8 +91,7 @@ int main(int argc, char **argv)
 		if (p[off] != (char)val_at(off / SZ_2M))
 			pt_fail("byte at %lu wrong after write", off);
 	rss_pop = rss_file_kb();
-	pt_record("populated", 0, ",\"rss_file_kb\":%ld", rss_pop);
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", ",\"rss_file_kb\":%ld", rss_pop);
 
 	/* Unmapped when RssFile is back within 1% (+64 kB) of its baseline. */
 #define UNMAPPED() (rss_now = rss_file_kb(), \
@@ -136,20 +115,17 @@ int main(int argc, char **argv)
 			method = "fadvise+drop_caches";
 	}
 	if (!method) {
-		for (off = 0; off < size; off += SZ_2M)
-			if (madvise(p + off, 4096, MADV_DONTNEED))
-				pt_fail("MADV_DONTNEED at %lu: %s", off, strerror(errno));
+		pt_dontneed_tables(p, size);
 		if (!UNMAPPED())
 			pt_fail("file pages still mapped: RssFile %ld kB", rss_now);
 		method = "dontneed-small";
 	}
-	fin.t_emptied = pt_now_ms();
 	kept_kb = pt_vmpte_kb();
-	pt_record("emptied", 1,
-		  ",\"method\":\"%s\",\"rss_file_kb\":%ld,\"tables_kept\":%s",
-		  method, rss_now,
-		  kept_kb >= fin.pop_kb - (fin.pop_kb - fin.base_kb) / 100 ?
-		  "true" : "false");
+	pt_emptied(&fin, "emptied",
+		   ",\"method\":\"%s\",\"rss_file_kb\":%ld,\"tables_kept\":%s",
+		   method, rss_now,
+		   kept_kb >= fin.pop_kb - (fin.pop_kb - fin.base_kb) / 100 ?
+		   "true" : "false");
 
 	pt_finish(&fin, p, size, tables, "");
 
@@ -171,9 +147,4 @@ int main(int argc, char **argv)
 	munmap(p, size);
 	close(fd);
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--dir D] [--size-mb N] [--keep] " PT_FIN_USAGE "\n",
-		argv[0]);
-	return 2;
 }

@@ -27,7 +27,7 @@
 #define PARENT(i)	((unsigned char)((i) * 5 + 3) | 0x40)
 
 static char *p;
-static unsigned long size, tables;
+static unsigned long size = 1024UL << 20, tables;
 
 static void expect(unsigned long i, unsigned char v, const char *who, const char *what)
 {
@@ -44,8 +44,7 @@ static int child(struct pt_fin *fin)
 {
 	unsigned long i, n_empty = 0;
 
-	pt_record("populated", 0, ",\"proc\":\"child\"");
-	fin->pop_kb = pt_vmpte_kb();
+	pt_populated(fin, "populated", ",\"proc\":\"child\"");
 	for (i = 0; i < tables; i++)
 		expect(i, ORIG(i), "child", "original");
 	for (i = 0; i < tables; i++) {
@@ -61,8 +60,7 @@ static int child(struct pt_fin *fin)
 			n_empty++;
 		}
 	}
-	fin->t_emptied = pt_now_ms();
-	pt_record("emptied", 1, ",\"proc\":\"child\",\"tables_emptied\":%lu", n_empty);
+	pt_emptied(fin, "emptied", ",\"proc\":\"child\",\"tables_emptied\":%lu", n_empty);
 
 	pt_finish(fin, p, size, n_empty, "");
 
@@ -86,35 +84,16 @@ int main(int argc, char **argv)
 {
 	struct pt_fin fin = { 0 };
 	unsigned long i;
-	int a, status;
 	pid_t pid;
-	char *res;
+	int status;
 
-	size = 1024UL << 20;
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
-			size = strtoul(argv[++a], NULL, 0) << 20;
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, NULL, "[--size-mb N] "))
 		return 2;
-	if (!size || size % SZ_2M)
-		goto usage;
 	tables = size / SZ_2M;
 
-	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu", tables);
-	fin.base_kb = pt_vmpte_kb();
+	pt_begin(&fin, tables);
 
-	res = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap: %s", strerror(errno));
-	p = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(p, size, MADV_NOHUGEPAGE);
+	p = pt_map_anon(size);
 	for (i = 0; i < tables; i++)
 		memset(p + i * SZ_2M, ORIG(i), 4096);
 	pt_record("parent-populated", 0, "");
@@ -144,8 +123,4 @@ int main(int argc, char **argv)
 	}
 	pt_record("parent-verified", 0, "");
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--size-mb N] " PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

@@ -22,6 +22,7 @@
 
 #define MAX_THREADS	64
 #define MAX_BIG		2
+#define USAGE		"[--threads N] [--seconds S] [--seed X] [--slots N] "
 
 struct blk {
 	uint64_t *p;
@@ -148,35 +149,23 @@ int main(int argc, char **argv)
 	uint64_t seed = 0x5eed5eedULL;
 	static struct worker w[MAX_THREADS];
 	struct pt_fin fin = { 0 };
+	const struct pt_opt opts[] = {
+		{ "--threads", PT_OPT_ULONG, &threads },
+		{ "--seconds", PT_OPT_ULONG, &seconds },
+		{ "--seed", PT_OPT_U64, &seed },
+		{ "--slots", PT_OPT_ULONG, &slots },
+		{ NULL },
+	};
 	long peak = 0, cur;
 	double t_end;
 
-	for (i = 1; i < (unsigned long)argc; i++) {
-		int ii = i;
-
-		if (pt_fin_arg(&fin, argc, argv, &ii)) {
-			i = ii;
-			continue;
-		}
-		if (!strcmp(argv[i], "--threads") && i + 1 < (unsigned long)argc)
-			threads = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--seconds") && i + 1 < (unsigned long)argc)
-			seconds = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--seed") && i + 1 < (unsigned long)argc)
-			seed = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--slots") && i + 1 < (unsigned long)argc)
-			slots = strtoul(argv[++i], NULL, 0);
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, NULL, opts, USAGE))
 		return 2;
 	if (!threads || threads > MAX_THREADS || !slots)
-		goto usage;
+		return pt_usage(argv[0], USAGE);
 
 	pt_start();
-	pt_record("baseline", 1, ",\"threads\":%lu,\"seconds\":%lu", threads, seconds);
-	fin.base_kb = pt_vmpte_kb();
+	pt_baseline(&fin, ",\"threads\":%lu,\"seconds\":%lu", threads, seconds);
 
 	/*
 	 * A fixed threshold: glibc would otherwise raise it to the size of
@@ -203,20 +192,13 @@ int main(int argc, char **argv)
 	pthread_barrier_wait(&live_barrier);
 	for (i = 0; i < threads; i++)
 		ops += w[i].ops;
-	pt_record("populated", 0, ",\"peak_vmpte_kb\":%ld,\"ops\":%lu", peak, ops);
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", ",\"peak_vmpte_kb\":%ld,\"ops\":%lu", peak, ops);
 	pthread_barrier_wait(&free_barrier);
 	for (i = 0; i < threads; i++)
 		pthread_join(w[i].tid, NULL);
 	malloc_trim(0);
-	fin.t_emptied = pt_now_ms();
-	pt_record("emptied", 1, ",\"ops\":%lu", ops);
+	pt_emptied(&fin, "emptied", ",\"ops\":%lu", ops);
 
 	pt_finish(&fin, NULL, 0, PT_FIN_UNKNOWN, "");
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--threads N] [--seconds S] [--seed X] [--slots N] "
-		PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

@@ -18,22 +18,7 @@
 
 #define VAL(pass, i)	((unsigned char)((i) * 11 + (pass) * 77) | 1)
 
-static unsigned long size, tables;
-
-static char *reserve(void)
-{
-	char *res, *a;
-
-	res = mmap(NULL, size + SZ_2M, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap reserve: %s", strerror(errno));
-	a = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (a > res)
-		munmap(res, a - res);
-	munmap(a + size, res + SZ_2M - a);
-	return a;
-}
+static unsigned long size = 1024UL << 20, tables;
 
 static void fill(char *p, int pass)
 {
@@ -76,7 +61,7 @@ static void verify(char *p, int pass)
 static char *move(char *p, long base_kb, const char *phase)
 {
 	long before = pt_vmpte_kb(), after, live = (tables + 7) / 8;
-	char *dst = reserve(), *q;
+	char *dst = pt_map_aligned(size, PROT_NONE, PT_MAP_ANON, -1), *q;
 
 	q = mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	if (q == MAP_FAILED)
@@ -97,39 +82,19 @@ int main(int argc, char **argv)
 	struct pt_fin fin = { 0 }, fin2;
 	long n_empty;
 	char *p;
-	int a;
 
-	size = 1024UL << 20;
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
-			size = strtoul(argv[++a], NULL, 0) << 20;
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, NULL, "[--size-mb N] "))
 		return 2;
-	if (!size || size % SZ_2M)
-		goto usage;
 	tables = size / SZ_2M;
 
-	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu", tables);
-	fin.base_kb = pt_vmpte_kb();
+	pt_begin(&fin, tables);
 
 	/* Pass 1: reclaim, then move. */
-	p = reserve();
-	if (mmap(p, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != p)
-		pt_fail("mmap: %s", strerror(errno));
-	madvise(p, size, MADV_NOHUGEPAGE);
+	p = pt_map_anon(size);
 	fill(p, 1);
-	pt_record("populated", 0, "");
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", "");
 	n_empty = empty(p);
-	fin.t_emptied = pt_now_ms();
-	pt_record("emptied", 1, ",\"tables_emptied\":%ld", n_empty);
+	pt_emptied(&fin, "emptied", ",\"tables_emptied\":%ld", n_empty);
 	pt_finish(&fin, p, size, n_empty, "");
 	p = move(p, fin.base_kb, "moved");
 	verify(p, 1);
@@ -138,18 +103,12 @@ int main(int argc, char **argv)
 	/* Pass 2: move, then reclaim. */
 	fin2 = fin;
 	fill(p, 2);
-	pt_record("populated2", 0, "");
-	fin2.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin2, "populated2", "");
 	n_empty = empty(p);
-	fin2.t_emptied = pt_now_ms();
-	pt_record("emptied2", 1, ",\"tables_emptied\":%ld", n_empty);
+	pt_emptied(&fin2, "emptied2", ",\"tables_emptied\":%ld", n_empty);
 	p = move(p, fin.base_kb, "moved2");
 	pt_finish(&fin2, p, size, n_empty, "2");
 	verify(p, 2);
 	pt_record("verified2", 0, "");
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--size-mb N] " PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

@@ -21,6 +21,7 @@
 #define PTFIN_H
 
 #include "ptlib.h"	/* first: it defines _GNU_SOURCE */
+#include <stdint.h>
 #include <sys/mman.h>
 
 #ifndef PR_SET_PT_RECLAIM
@@ -72,6 +73,116 @@ static inline int pt_fin_check(const struct pt_fin *f, const char *prog)
 		return 2;
 	}
 	return 0;
+}
+
+/* Print the usage line; `opts` lists the workload's own options. */
+static inline int pt_usage(const char *prog, const char *opts)
+{
+	fprintf(stderr, "usage: %s %s" PT_FIN_USAGE "\n", prog, opts);
+	return 2;
+}
+
+/* A workload's own option: "--name" and where its value goes. */
+enum pt_opt_type {
+	PT_OPT_ULONG,		/* unsigned long, strtoul() */
+	PT_OPT_U64,		/* uint64_t, strtoull() */
+	PT_OPT_STR,		/* const char *, the argument itself */
+	PT_OPT_FLAG,		/* int set to 1, no argument */
+};
+
+struct pt_opt {
+	const char *name;
+	enum pt_opt_type type;
+	void *val;
+};
+
+/*
+ * Parse the command line: --reclaim / --wait-ms N into `f`, --size-mb N
+ * into *size in bytes (size NULL: the workload has no such option) and
+ * the workload's own options from `opts` (NULL or ended by a { NULL }
+ * entry).  0 if it all makes sense and *size is a non-zero multiple of
+ * 2 MiB; else prints the usage line (`usage` as for pt_usage()) or why
+ * and returns 2.
+ */
+static inline int pt_args(struct pt_fin *f, int argc, char **argv, unsigned long *size,
+			  const struct pt_opt *opts, const char *usage)
+{
+	const struct pt_opt *o;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (pt_fin_arg(f, argc, argv, &i))
+			continue;
+		if (size && !strcmp(argv[i], "--size-mb") && i + 1 < argc) {
+			*size = strtoul(argv[++i], NULL, 0) << 20;
+			continue;
+		}
+		for (o = opts; o && o->name; o++)
+			if (!strcmp(argv[i], o->name) &&
+			    (o->type == PT_OPT_FLAG || i + 1 < argc))
+				break;
+		if (!o || !o->name)
+			return pt_usage(argv[0], usage);
+		switch (o->type) {
+		case PT_OPT_ULONG:
+			*(unsigned long *)o->val = strtoul(argv[++i], NULL, 0);
+			break;
+		case PT_OPT_U64:
+			*(uint64_t *)o->val = strtoull(argv[++i], NULL, 0);
+			break;
+		case PT_OPT_STR:
+			*(const char **)o->val = argv[++i];
+			break;
+		case PT_OPT_FLAG:
+			*(int *)o->val = 1;
+			break;
+		}
+	}
+	if (pt_fin_check(f, argv[0]))
+		return 2;
+	if (size && (!*size || *size % SZ_2M))
+		return pt_usage(argv[0], usage);
+	return 0;
+}
+
+/* The settled `baseline` record, extra fields from `fmt`; sets base_kb. */
+static inline void pt_baseline(struct pt_fin *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pt_vrecord("baseline", 1, fmt, ap);
+	va_end(ap);
+	f->base_kb = pt_vmpte_kb();
+}
+
+/* pt_start() and a `baseline` record with "tables". */
+static inline void pt_begin(struct pt_fin *f, unsigned long tables)
+{
+	pt_start();
+	pt_baseline(f, ",\"tables\":%lu", tables);
+}
+
+/* The `populated` record (named `phase`), then sets pop_kb. */
+static inline void pt_populated(struct pt_fin *f, const char *phase, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pt_vrecord(phase, 0, fmt, ap);
+	va_end(ap);
+	f->pop_kb = pt_vmpte_kb();
+}
+
+/* Sets t_emptied, then the settled `emptied` record (named `phase`). */
+static inline void pt_emptied(struct pt_fin *f, const char *phase, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->t_emptied = pt_now_ms();
+	va_start(ap, fmt);
+	pt_vrecord(phase, 1, fmt, ap);
+	va_end(ap);
 }
 
 static inline long pt_table_kb(void)

@@ -23,6 +23,7 @@
 
 #define MAX_THREADS	64
 #define WORDS		(4096 / 8)
+#define USAGE		"[--threads N] [--seconds S] [--size-mb N] "
 
 struct worker {
 	pthread_t tid;
@@ -34,7 +35,7 @@ struct worker {
 };
 
 static char *area;
-static unsigned long size, tables;
+static unsigned long size = 256UL << 20, tables;
 static unsigned long nthreads = 4;
 static volatile int stop;
 static volatile unsigned long reclaim_calls;
@@ -133,39 +134,23 @@ int main(int argc, char **argv)
 	unsigned long seconds = 10, i, t, iters = 0, faults = 0;
 	static struct worker w[MAX_THREADS];
 	struct pt_fin fin = { 0 };
+	const struct pt_opt opts[] = {
+		{ "--threads", PT_OPT_ULONG, &nthreads },
+		{ "--seconds", PT_OPT_ULONG, &seconds },
+		{ NULL },
+	};
 	pthread_t rt;
-	char *res;
-	int a;
 
-	size = 256UL << 20;
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--threads") && a + 1 < argc)
-			nthreads = strtoul(argv[++a], NULL, 0);
-		else if (!strcmp(argv[a], "--seconds") && a + 1 < argc)
-			seconds = strtoul(argv[++a], NULL, 0);
-		else if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
-			size = strtoul(argv[++a], NULL, 0) << 20;
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, opts, USAGE))
 		return 2;
-	if (!nthreads || nthreads > MAX_THREADS || size < 4 * SZ_2M || size % SZ_2M)
-		goto usage;
+	if (!nthreads || nthreads > MAX_THREADS || size < 4 * SZ_2M)
+		return pt_usage(argv[0], USAGE);
 	tables = size / SZ_2M;
 
 	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu,\"threads\":%lu", tables, nthreads);
-	fin.base_kb = pt_vmpte_kb();
+	pt_baseline(&fin, ",\"tables\":%lu,\"threads\":%lu", tables, nthreads);
 
-	res = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap: %s", strerror(errno));
-	area = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(area, size, MADV_NOHUGEPAGE);
+	area = pt_map_anon(size);
 
 	for (t = 0; t < nthreads; t++) {
 		w[t].id = t;
@@ -199,8 +184,7 @@ int main(int argc, char **argv)
 		if (pthread_create(&w[t].tid, NULL, worker_main, &w[t]))
 			pt_fail("pthread_create");
 	usleep(20000);
-	pt_record("populated", 0, "");
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", "");
 	pthread_barrier_wait(&start);
 	usleep(seconds * 1000000UL);
 	stop = 1;
@@ -210,10 +194,9 @@ int main(int argc, char **argv)
 		faults += w[t].faults;
 	}
 	pthread_join(rt, NULL);
-	fin.t_emptied = pt_now_ms();
-	pt_record("emptied", 1,
-		  ",\"iterations\":%lu,\"page_writes\":%lu,\"reclaim_calls\":%lu,\"reclaim_supported\":%s",
-		  iters, faults, reclaim_calls, reclaim_unsupported ? "false" : "true");
+	pt_emptied(&fin, "emptied",
+		   ",\"iterations\":%lu,\"page_writes\":%lu,\"reclaim_calls\":%lu,\"reclaim_supported\":%s",
+		   iters, faults, reclaim_calls, reclaim_unsupported ? "false" : "true");
 
 	pt_finish(&fin, area, size, tables, "");
 
@@ -222,9 +205,4 @@ int main(int argc, char **argv)
 			check_zero(&w[t], w[t].pages[i], w[t].iters);
 	pt_record("verified", 0, "");
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--threads N] [--seconds S] [--size-mb N] "
-		PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

@@ -23,7 +23,7 @@
 #endif
 
 static char *p;
-static unsigned long size, tables;
+static unsigned long size = 64UL << 20, tables;
 
 static uint64_t val(unsigned long pg, int gen)
 {
@@ -64,36 +64,15 @@ int main(int argc, char **argv)
 	struct pt_fin fin = { 0 };
 	unsigned long t, n_empty = 0;
 	long ahp;
-	char *res;
-	int a, r = -1, tries;
+	int r = -1, tries;
 
-	size = 64UL << 20;
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
-			size = strtoul(argv[++a], NULL, 0) << 20;
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, NULL, "[--size-mb N] "))
 		return 2;
-	if (!size || size % SZ_2M)
-		goto usage;
 	tables = size / SZ_2M;
 
-	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu", tables);
-	fin.base_kb = pt_vmpte_kb();
+	pt_begin(&fin, tables);
 
-	res = mmap(NULL, size + SZ_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap: %s", strerror(errno));
-	p = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (p > res)
-		munmap(res, p - res);
-	munmap(p + size, res + SZ_2M - p);
+	p = pt_map_aligned(size, PROT_READ | PROT_WRITE, PT_MAP_ANON, -1);
 
 	if (madvise(p, size, MADV_NOHUGEPAGE))
 		pt_fail("MADV_NOHUGEPAGE: %s", strerror(errno));
@@ -101,8 +80,7 @@ int main(int argc, char **argv)
 		write_range(t, 1);
 	/* Without THP support the advice is EINVAL: go on with small pages. */
 	madvise(p, size, MADV_HUGEPAGE);
-	pt_record("populated", 0, ",\"anon_huge_kb\":%ld", anon_huge_kb());
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", ",\"anon_huge_kb\":%ld", anon_huge_kb());
 
 	for (t = 1; t < tables; t += 2) {
 		unsigned long off;
@@ -112,8 +90,7 @@ int main(int argc, char **argv)
 				pt_fail("MADV_DONTNEED: %s", strerror(errno));
 		n_empty++;
 	}
-	fin.t_emptied = pt_now_ms();
-	pt_record("emptied", 1, ",\"tables_emptied\":%lu", n_empty);
+	pt_emptied(&fin, "emptied", ",\"tables_emptied\":%lu", n_empty);
 
 	pt_finish(&fin, p, size, n_empty, "");
 
@@ -149,8 +126,4 @@ int main(int argc, char **argv)
 		check_range(t, t % 2 ? 2 : 1, "at the end");
 	pt_record("verified", 0, "");
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--size-mb N] " PT_FIN_USAGE "\n", argv[0]);
-	return 2;
 }

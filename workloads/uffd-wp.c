@@ -28,6 +28,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
+#define USAGE "[--size-mb N] [--mode auto|anon|shmem] "
+
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
 #define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
 #endif
@@ -39,7 +41,7 @@ static int uffd;
 static volatile int stop;
 static unsigned long wp_faults, other_faults;
 static char *area;
-static unsigned long size, tables;
+static unsigned long size = 256UL << 20, tables;
 
 static void skipped(const char *fmt, ...)
 {
@@ -131,32 +133,21 @@ int main(int argc, char **argv)
 	const char *mode = "auto";
 	unsigned long i, marked = 0, n_empty = 0;
 	unsigned long long avail, want;
-	int a, anon, memfd = -1;
+	const struct pt_opt opts[] = {
+		{ "--mode", PT_OPT_STR, &mode },
+		{ NULL },
+	};
+	int anon, memfd = -1;
 	pthread_t ht;
 	long now;
-	char *res;
 
-	size = 256UL << 20;
-	for (a = 1; a < argc; a++) {
-		if (pt_fin_arg(&fin, argc, argv, &a))
-			continue;
-		if (!strcmp(argv[a], "--size-mb") && a + 1 < argc)
-			size = strtoul(argv[++a], NULL, 0) << 20;
-		else if (!strcmp(argv[a], "--mode") && a + 1 < argc)
-			mode = argv[++a];
-		else
-			goto usage;
-	}
-	if (pt_fin_check(&fin, argv[0]))
+	if (pt_args(&fin, argc, argv, &size, opts, USAGE))
 		return 2;
-	if (!size || size % SZ_2M ||
-	    (strcmp(mode, "auto") && strcmp(mode, "anon") && strcmp(mode, "shmem")))
-		goto usage;
+	if (strcmp(mode, "auto") && strcmp(mode, "anon") && strcmp(mode, "shmem"))
+		return pt_usage(argv[0], USAGE);
 	tables = size / SZ_2M;
 
-	pt_start();
-	pt_record("baseline", 1, ",\"tables\":%lu", tables);
-	fin.base_kb = pt_vmpte_kb();
+	pt_begin(&fin, tables);
 
 	/* Probe the features, then open the real one with what we use. */
 	uffd = uffd_open();
@@ -183,30 +174,10 @@ int main(int argc, char **argv)
 	if (ioctl(uffd, UFFDIO_API, &api))
 		skipped("UFFDIO_API with 0x%llx: %s", want, strerror(errno));
 
-	res = mmap(NULL, size + SZ_2M, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (res == MAP_FAILED)
-		pt_fail("mmap reserve: %s", strerror(errno));
-	area = (char *)(((unsigned long)res + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (anon) {
-		if (mmap(area, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-			 -1, 0) != area)
-			pt_fail("mmap: %s", strerror(errno));
-	} else {
-		memfd = memfd_create("pt-uffd-wp", MFD_CLOEXEC);
-		if (memfd < 0)
-			pt_fail("memfd_create: %s", strerror(errno));
-		if (ftruncate(memfd, size))
-			pt_fail("ftruncate: %s", strerror(errno));
-		if (mmap(area, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-			 memfd, 0) != area)
-			pt_fail("mmap memfd: %s", strerror(errno));
-	}
-	if (area > res)
-		munmap(res, area - res);
-	munmap(area + size, res + SZ_2M - area);
-	madvise(area, size, MADV_NOHUGEPAGE);
+	if (anon)
+		area = pt_map_anon(size);
+	else
+		area = pt_map_memfd("pt-uffd-wp", size, &memfd);
 
 	reg.range.start = (unsigned long)area;
 	reg.range.len = size;
@@ -220,15 +191,12 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < tables; i++)
 		memset(area + i * SZ_2M, orig(i), 4096);
-	pt_record("populated", 0, ",\"mode\":\"%s\"", mode);
-	fin.pop_kb = pt_vmpte_kb();
+	pt_populated(&fin, "populated", ",\"mode\":\"%s\"", mode);
 
 	if (!anon)
 		for (i = 0; i < tables; i += 2)
 			protect(area + i * SZ_2M);
-	for (i = 0; i < tables; i++)
-		if (madvise(area + i * SZ_2M, 4096, MADV_DONTNEED))
-			pt_fail("MADV_DONTNEED: %s", strerror(errno));
+	pt_dontneed_tables(area, size);
 	if (anon)
 		for (i = 0; i < tables; i += 2)
 			protect(area + i * SZ_2M);
@@ -238,9 +206,9 @@ int main(int argc, char **argv)
 		else
 			n_empty++;
 	}
-	fin.t_emptied = pt_now_ms();
-	pt_record("emptied", 1, ",\"mode\":\"%s\",\"marked_tables\":%lu,\"empty_tables\":%lu",
-		  mode, marked, n_empty);
+	pt_emptied(&fin, "emptied",
+		   ",\"mode\":\"%s\",\"marked_tables\":%lu,\"empty_tables\":%lu",
+		   mode, marked, n_empty);
 
 	pt_finish(&fin, area, size, n_empty, "");
 	now = pt_vmpte_kb();
@@ -275,9 +243,4 @@ int main(int argc, char **argv)
 		pt_fail("%lu unexpected userfaultfd events", other_faults);
 	pt_record("verified", 0, ",\"wp_faults\":%lu", wp_faults);
 	return 0;
-
-usage:
-	fprintf(stderr, "usage: %s [--size-mb N] [--mode auto|anon|shmem] " PT_FIN_USAGE "\n",
-		argv[0]);
-	return 2;
 }
