@@ -26,7 +26,7 @@ from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
 from .vm import VM
-from .workload_runner import case_name, run_workload, setup_mode
+from .workload_runner import NO_MODES, case_name, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
 DISK_MB = 256
@@ -164,8 +164,9 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
     except GuestError as e:
         problem = str(e)
     if problem:
+        status = SKIPPED if problem == NO_MODES else ERROR
         for n in names:
-            save(suite, run, Check(n, ERROR, message=problem))
+            save(suite, run, Check(n, status, message=problem))
         return
     for r in range(plan.repeat):
         for w in plan.workloads:
