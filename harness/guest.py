@@ -76,23 +76,35 @@ class Guest:
                          f"({last_error})")
 
     def run(self, command: str, timeout: float) -> CommandResult:
-        """Run a shell command in the guest; a timeout is a result, not a hang."""
+        """Run a shell command in the guest; a timeout is a result, not a hang.
+
+        The guest's own `timeout` kills the command at `timeout` seconds, so
+        nothing is left running there; the client-side limit a little later
+        is only the backstop for a guest that stopped answering."""
         if self.conn is None:
             raise GuestError("guest not connected")
+        limit = max(1, int(timeout))
+        wrapped = f"timeout -s KILL {limit} sh -c {shlex.quote(command)}"
         start = time.monotonic()
         try:
-            r = self.conn.run(command, hide=True, warn=True, timeout=timeout,
+            r = self.conn.run(wrapped, hide=True, warn=True, timeout=limit + 15,
                               in_stream=False)
         except CommandTimedOut as e:
             return CommandResult(command, -1, e.result.stdout, e.result.stderr,
                                  time.monotonic() - start, timed_out=True)
-        except (OSError, paramiko.SSHException, EOFError) as e:
+        except (paramiko.SSHException, OSError, EOFError) as e:
             raise GuestError(f"{self.vm.spec.arch.name}: SSH failed during {command!r}: "
                              f"{type(e).__name__}: {e}") from None
+        seconds = time.monotonic() - start
         if r.exited == -1 and not self.vm.alive():
             raise GuestError(f"{self.vm.spec.arch.name}: the guest died during {command!r}")
-        return CommandResult(command, r.exited, r.stdout, r.stderr,
-                             time.monotonic() - start)
+        if seconds >= limit and r.exited != 0:
+            return CommandResult(command, r.exited, r.stdout, r.stderr, seconds,
+                                 timed_out=True)
+        if r.exited == -1:
+            raise GuestError(f"{self.vm.spec.arch.name}: the SSH session ended without an "
+                             f"exit status during {command!r}")
+        return CommandResult(command, r.exited, r.stdout, r.stderr, seconds)
 
     def put(self, data: bytes, path: str, mode: str = "0644") -> None:
         if self.conn is None:
