@@ -4,7 +4,6 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
 
 from . import proc
 from .arches import DEFAULT_ARCHES, get_arch
@@ -124,13 +123,10 @@ def _run_dir(path: Path) -> Path:
     return path
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, proc.interrupt)
+    signal.signal(signal.SIGINT, proc.interrupt)
     try:
         if args.command == "nightly":
             return nightly(RunOptions(

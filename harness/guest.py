@@ -16,6 +16,7 @@ from invoke.exceptions import CommandTimedOut
 
 from .errors import GuestError
 from .keys import RunKeys
+from .proc import check_interrupted
 from .vm import VM
 
 # While the guest boots, the forwarded port accepts and resets connections;
@@ -93,9 +94,11 @@ class Guest:
             return CommandResult(command, -1, e.result.stdout, e.result.stderr,
                                  time.monotonic() - start, timed_out=True)
         except (paramiko.SSHException, OSError, EOFError) as e:
+            check_interrupted()
             raise GuestError(f"{self.vm.spec.arch.name}: SSH failed during {command!r}: "
                              f"{type(e).__name__}: {e}") from None
         seconds = time.monotonic() - start
+        check_interrupted()     # the run was interrupted while this waited
         if r.exited == -1 and not self.vm.alive():
             raise GuestError(f"{self.vm.spec.arch.name}: the guest died during {command!r}")
         if seconds >= limit and r.exited != 0:

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,22 @@ from .errors import StageFailed, ToolMissing
 from .progress import say
 
 _children: set[subprocess.Popen[bytes]] = set()
+# Set by an interrupt (Ctrl-C, SIGTERM). Libraries that catch
+# KeyboardInterrupt and keep waiting (invoke does, on a remote command)
+# are unblocked by killing the children; code then checks this flag.
+interrupted = threading.Event()
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """Signal handler: stop every child now, then unwind the harness."""
+    interrupted.set()
+    kill_all()
+    raise KeyboardInterrupt
+
+
+def check_interrupted() -> None:
+    if interrupted.is_set():
+        raise KeyboardInterrupt
 
 
 def require(tool: str, package: str) -> str:
