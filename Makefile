@@ -2,7 +2,7 @@
 VENV := .venv
 ARGS ?=
 
-.PHONY: bootstrap run test unit
+.PHONY: bootstrap run test unit soak
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -18,3 +18,8 @@ test: bootstrap
 # Unit tests only (no kernel build, no QEMU): seconds.
 unit: bootstrap
 	$(VENV)/bin/python -m pytest -v -m "not e2e" $(ARGS)
+
+# The debug-config soak on both arches (DEBUG_VM, lockdep, KASAN): long.
+soak: bootstrap
+	PT_HARNESS_SOAK_DEBUG=1 PT_HARNESS_SOAK_ARCHES="x86_64 arm64" \
+	PT_HARNESS_SOAK_ROUNDS=$${ROUNDS:-10} $(VENV)/bin/python -m pytest -v tests/test_soak.py
