@@ -26,7 +26,8 @@ DEBUG = os.environ.get("PT_HARNESS_SOAK_DEBUG") == "1"
 
 @pytest.mark.skipif(not SERIES.exists(), reason="no pt-reclaim series yet")
 def test_short_soak(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "harness.cli", "run", "--no-base", "--mode", "always", "--knob", "scan_delay_ms=50", "--knob", "scan_size_mb=1024",
+    argv = [sys.executable, "-m", "harness.cli", "run", "--no-base", "--mode", "always",
+            "--knob", "scan_delay_ms=50", "--knob", "scan_size_mb=1024",
             "--repeat", ROUNDS, "--results", str(tmp_path)]
     if DEBUG:
         argv += ["--config", str(REPO / "kernel-patches" / "configs" / "debug.config")]
