@@ -75,9 +75,13 @@ def test_patched_kernel_closes_the_gap(default_run: tuple[int, Path, str]) -> No
     assert len(patched) == 2
     for suite in patched:
         cases = {c.name: {p.name: p.value for p in c.properties()} for c in suite}
-        for mode in ("madvise", "always"):
-            assert float(cases[f"workload:dontneed-small[{mode}]"]["coverage"]) >= 0.99
-        assert float(cases["workload:dontneed-small[never]"]["coverage"]) <= 0.05
+        # MADV_PT_RECLAIM frees what small MADV_DONTNEEDs left behind.
+        assert float(cases["workload:dontneed-small[madvise]"]["coverage"]) >= 0.99
+        # The scanner modes, where the kernel has them (a series without the
+        # scanner skips them, and the JUnit says why).
+        if "coverage" in cases.get("workload:dontneed-small[always]", {}):
+            assert float(cases["workload:dontneed-small[always]"]["coverage"]) >= 0.99
+            assert float(cases["workload:dontneed-small[never]"]["coverage"]) <= 0.05
         assert any(n.startswith("kselftest:") for n in cases)
 
 
