@@ -37,7 +37,7 @@ def build_workloads(arch: Arch, dirs: tuple[Path, ...] = SOURCE_DIRS) -> Path:
         with step(f"workloads: compiling {len(sources(dirs))} for {arch.name}"), \
                 publishing(out) as tmp:
             for src in sources(dirs):
-                run_logged([cc, *CFLAGS, "-I", str(src.parent), "-o", str(tmp / src.stem),
+                run_logged([cc, *CFLAGS, "-I", str(WORKLOADS_DIR), "-o", str(tmp / src.stem),
                             str(src)], tmp / "build.log", what=f"compiling {src.name} "
                            f"for {arch.name}")
             (tmp / "build.log").rename(tmp / ".build.log")

@@ -39,8 +39,11 @@ static inline double pt_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Value in kB of "Key:" from a /proc file of "Key: value kB" lines, or -1. */
-static inline long pt_read_kb(const char *path, const char *key)
+/*
+ * The number after "Key<sep>" in a /proc file of one key per line, or -1:
+ * sep is ':' for /proc/meminfo and status, ' ' for /proc/vmstat.
+ */
+static inline long pt_read_key(const char *path, const char *key, char sep)
 {
 	char line[256];
 	size_t klen = strlen(key);
@@ -50,13 +53,19 @@ static inline long pt_read_kb(const char *path, const char *key)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
+		if (!strncmp(line, key, klen) && line[klen] == sep) {
 			val = strtol(line + klen + 1, NULL, 10);
 			break;
 		}
 	}
 	fclose(f);
 	return val;
+}
+
+/* Value in kB of "Key:" from a /proc file of "Key: value kB" lines, or -1. */
+static inline long pt_read_kb(const char *path, const char *key)
+{
+	return pt_read_key(path, key, ':');
 }
 
 static inline long pt_vmpte_kb(void)

@@ -17,49 +17,17 @@
  * PR_GET_PT_RECLAIM returns after exec in its own records.
  *
  * The sampler lives in the guest image, not in the workloads, so every
- * workload is sampled the same way. Exit status is the workload's.
+ * workload is sampled the same way (it shares workloads/ptlib.h for
+ * reading /proc). Exit status is the workload's.
  */
-#define _GNU_SOURCE
-#include <errno.h>
+#include "ptlib.h"	/* first: it defines _GNU_SOURCE; pt_read_key() */
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #ifndef PR_SET_PT_RECLAIM
 #define PR_SET_PT_RECLAIM 82
 #endif
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static long read_key(const char *path, const char *key, char sep)
-{
-	char line[256];
-	size_t klen = strlen(key);
-	long val = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == sep) {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
 
 int main(int argc, char **argv)
 {
@@ -98,7 +66,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(out, NULL, _IOLBF, 0);
 
-	t0 = now_ms();
+	t0 = pt_now_ms();
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
@@ -120,11 +88,11 @@ int main(int argc, char **argv)
 		if (r == pid)
 			break;
 		fprintf(out, "{\"t_ms\":%.1f,\"pagetables_kb\":%ld,\"vmpte_kb\":%ld,"
-			"\"scanned\":%ld,\"freed\":%ld}\n", now_ms() - t0,
-			read_key("/proc/meminfo", "PageTables", ':'),
-			read_key(status_path, "VmPTE", ':'),
-			read_key("/proc/vmstat", "pt_reclaim_scanned", ' '),
-			read_key("/proc/vmstat", "pt_reclaim_freed", ' '));
+			"\"scanned\":%ld,\"freed\":%ld}\n", pt_now_ms() - t0,
+			pt_read_key("/proc/meminfo", "PageTables", ':'),
+			pt_read_key(status_path, "VmPTE", ':'),
+			pt_read_key("/proc/vmstat", "pt_reclaim_scanned", ' '),
+			pt_read_key("/proc/vmstat", "pt_reclaim_freed", ' '));
 		usleep(interval_ms * 1000);
 	}
 	if (WIFEXITED(wstatus))
