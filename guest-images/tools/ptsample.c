@@ -20,7 +20,7 @@
  * workload is sampled the same way (it shares workloads/ptlib.h for
  * reading /proc). Exit status is the workload's.
  */
-#include "ptlib.h"	/* first: it defines _GNU_SOURCE; pt_read_key() */
+#include "../../workloads/ptlib.h"	/* first: it defines _GNU_SOURCE */
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
