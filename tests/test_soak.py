@@ -24,9 +24,18 @@ ARCHES = os.environ.get("PT_HARNESS_SOAK_ARCHES", "x86_64").split()
 DEBUG = os.environ.get("PT_HARNESS_SOAK_DEBUG") == "1"
 
 
+def soak_mode() -> str:
+    """`always` (the scanner racing the faults) when the series has the
+    scanner; else `madvise`, where race-refill's MADV_PT_RECLAIM loop races
+    them."""
+    patches = SERIES.parent.glob("*.patch")
+    return "always" if any("pt_reclaim_scan_delay_ms" in p.read_text(errors="replace")
+                           for p in patches) else "madvise"
+
+
 @pytest.mark.skipif(not SERIES.exists(), reason="no pt-reclaim series yet")
 def test_short_soak(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "harness.cli", "run", "--no-base", "--mode", "always",
+    argv = [sys.executable, "-m", "harness.cli", "run", "--no-base", "--mode", soak_mode(),
             "--knob", "scan_delay_ms=50", "--knob", "scan_size_mb=1024",
             "--repeat", ROUNDS, "--results", str(tmp_path)]
     if DEBUG:
