@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from junitparser import JUnitXml
+from junitparser import JUnitXml, Properties, TestCase
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 E2E_WORKLOADS = ("dontneed-whole", "dontneed-small", "shmem-punch", "uffd-wp")
 PATCHED = (REPO / "kernel-patches" / "pt-reclaim" / "series").exists()
+
+
+def props_of(case: TestCase) -> dict[str, str]:
+    """A test case's <properties> (junitparser reads them as child elements)."""
+    return {p.name: p.value for ps in case.iterchildren(Properties) for p in ps}
 
 
 def our_qemus() -> list[str]:
@@ -59,7 +64,7 @@ def test_pagetables_figures_plausible(default_run: tuple[int, Path, str]) -> Non
         for case in suite:
             if not case.name.startswith("workload:"):
                 continue
-            props = {p.name: p.value for p in case.properties()}
+            props = props_of(case)
             if case.result:          # skipped (e.g. no scanner): no figures
                 continue
             assert int(props["populated_pagetables_kb"]) > int(props["baseline_pagetables_kb"])
@@ -76,7 +81,7 @@ def test_patched_kernel_closes_the_gap(default_run: tuple[int, Path, str]) -> No
     patched = [s for s in xml if s.name.startswith("pt-reclaim/")]
     assert len(patched) == 2
     for suite in patched:
-        cases = {c.name: {p.name: p.value for p in c.properties()} for c in suite}
+        cases = {c.name: props_of(c) for c in suite}
         # MADV_PT_RECLAIM frees what small MADV_DONTNEEDs left behind.
         assert float(cases["workload:dontneed-small[madvise]"]["coverage"]) >= 0.99
         # The scanner modes, where the kernel has them (a series without the
@@ -95,7 +100,7 @@ def test_base_kernel_shows_the_gap(default_run: tuple[int, Path, str]) -> None:
     for suite in xml:
         if not suite.name.startswith("base/"):
             continue
-        cases = {c.name: {p.name: p.value for p in c.properties()} for c in suite}
+        cases = {c.name: props_of(c) for c in suite}
         assert float(cases["workload:dontneed-whole[base]"]["coverage"]) >= 0.95
         assert float(cases["workload:dontneed-small[base]"]["coverage"]) <= 0.05
 
