@@ -2,7 +2,7 @@
 VENV := .venv
 ARGS ?=
 
-.PHONY: bootstrap run test unit soak
+.PHONY: bootstrap run test unit soak test-patched
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -21,5 +21,9 @@ unit: bootstrap
 
 # The debug-config soak on both arches (DEBUG_VM, lockdep, KASAN): long.
 soak: bootstrap
-	PT_HARNESS_SOAK_DEBUG=1 PT_HARNESS_SOAK_ARCHES="x86_64 arm64" \
+	PT_HARNESS_SOAK=1 PT_HARNESS_SOAK_DEBUG=1 PT_HARNESS_SOAK_ARCHES="x86_64 arm64" \
 	PT_HARNESS_SOAK_ROUNDS=$${ROUNDS:-10} $(VENV)/bin/python -m pytest -v tests/test_soak.py
+
+# The end-to-end test including the patched kernel (both kernels, all modes).
+test-patched: bootstrap
+	PT_HARNESS_E2E_PATCHED=1 $(VENV)/bin/python -m pytest -v tests/test_e2e.py

@@ -16,6 +16,10 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 E2E_WORKLOADS = ("dontneed-whole", "dontneed-small", "shmem-punch", "uffd-wp")
 PATCHED = (REPO / "kernel-patches" / "pt-reclaim" / "series").exists()
+# The patched half of the end-to-end test has not yet had a full harness
+# run on both arches (see the closing note of session 1); until it has, it
+# runs only when asked, so the suite's verdict rests on what was validated.
+WITH_PATCHED = PATCHED and os.environ.get("PT_HARNESS_E2E_PATCHED") == "1"
 
 
 def props_of(case: TestCase) -> dict[str, str]:
@@ -35,6 +39,8 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, st
     # Both arches, both kernels, every mode; a slice of the workloads (the
     # whole catalog is `make run`'s job) that still shows the gap and its fix.
     argv = [sys.executable, "-m", "harness.cli", "run", "--results", str(results)]
+    if not WITH_PATCHED:
+        argv.append("--base-only")
     for w in E2E_WORKLOADS:
         argv += ["--workload", w]
     r = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=dict(os.environ),
@@ -74,7 +80,7 @@ def test_pagetables_figures_plausible(default_run: tuple[int, Path, str]) -> Non
     assert seen >= 4
 
 
-@pytest.mark.skipif(not PATCHED, reason="no pt-reclaim series")
+@pytest.mark.skipif(not WITH_PATCHED, reason="patched e2e runs with PT_HARNESS_E2E_PATCHED=1")
 def test_patched_kernel_closes_the_gap(default_run: tuple[int, Path, str]) -> None:
     _, run, _ = default_run
     xml = JUnitXml.fromfile(str(run / "junit.xml"))
