@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--series", type=Path, metavar="DIR",
                    help="patch series directory (default: kernel-patches/pt-reclaim "
                         "if it has a series file)")
+    r.add_argument("--range", dest="commit_range", metavar="BASE..TIP",
+                   help="the commits BASE..TIP of --kernel-src as the series, on BASE")
     r.add_argument("--job", metavar="ID", help="run one cell of `pt-harness plan`")
     r.add_argument("--base-only", action="store_true",
                    help="run only the unpatched base kernel")
@@ -57,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     nt.add_argument("--kernel-src", type=Path, metavar="PATH")
     nt.add_argument("--series", type=Path, metavar="DIR|MBOX",
                     help="the series (default: kernel-patches/pt-reclaim)")
+    nt.add_argument("--range", dest="commit_range", metavar="BASE..TIP",
+                    help="the commits BASE..TIP of --kernel-src as the series, on BASE")
     nt.add_argument("--no-debug", action="store_true", help="skip the debug-config matrix")
     _common(nt, with_arch=True)
 
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 workloads=tuple(select(args.workload, load_catalog(args.catalog)
                                        if args.catalog else None)),
                 kernel_src=args.kernel_src, series=args.series,
+                commit_range=args.commit_range,
                 results=args.results.resolve() if args.results else None,
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob)),
                 with_debug=not args.no_debug)
@@ -160,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                 workloads=tuple(select(args.workload, load_catalog(args.catalog)
                                        if args.catalog else None)),
                 kernel_src=args.kernel_src, series=args.series,
+                commit_range=getattr(args, "commit_range", None),
                 base=not check and not args.no_base,
                 apply_default=not check and not args.base_only,
                 results=args.results.resolve() if args.results else None,

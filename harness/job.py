@@ -17,13 +17,13 @@ from typing import Any
 from . import summary
 from .arches import Arch
 from .catalog import Workload
-from .errors import EXIT_CHECKS_FAILED, EXIT_OK, HarnessError
+from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, modes_for
 from .progress import say
 from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite
-from .series import EMPTY, Series, apply, load_series
+from .series import EMPTY, Series, apply, load_range, load_series
 from .source import KernelTree, carries_series, debian_source, local_source, scratch_copy
 from .suite_runner import SuitePlan, run_suite
 from .workloads import REPO_ROOT
@@ -38,6 +38,7 @@ class RunOptions:
     workloads: tuple[Workload, ...]
     kernel_src: Path | None = None
     series: Path | None = None       # None: the default series if it exists
+    commit_range: str | None = None  # --range BASE..TIP in kernel_src, instead of series
     base: bool = True                # also run the unpatched base kernel
     apply_default: bool = True       # no --series: use kernel-patches/pt-reclaim
     results: Path | None = None
@@ -49,6 +50,37 @@ class RunOptions:
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
     return (CONFIGS / "base.config", CONFIGS / arch.config_fragment, *extra)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a run builds: the kernels (base and/or series) and, for
+    `--range`, the commit of the user's tree they sit on."""
+    kernels: list[Series]
+    local: KernelTree | None
+    base_commit: str | None = None
+
+    def tree(self) -> KernelTree:
+        """The tree to build from, fetched or copied as needed (slow: called
+        once the run directory exists, so a failure here is recorded)."""
+        tree = self.local or debian_source()
+        if self.base_commit is not None:
+            return scratch_copy(tree, self.base_commit)
+        if any(not k.empty for k in self.kernels):
+            tree = scratch_copy(tree)     # a series is applied on a copy, never theirs
+        return tree
+
+
+def resolve_inputs(opts: RunOptions) -> Inputs:
+    local = local_source(opts.kernel_src) if opts.kernel_src else None
+    if opts.commit_range is None:
+        return Inputs(kernels_to_run(opts), local)
+    if local is None:
+        raise BadInput("--range BASE..TIP needs --kernel-src (the git tree holding it)")
+    if opts.series is not None:
+        raise BadInput("--range and --series both name the series; give one")
+    series, base = load_range(local.path, opts.commit_range)
+    return Inputs([EMPTY, series] if opts.base else [series], local, base)
 
 
 def kernels_to_run(opts: RunOptions) -> list[Series]:
@@ -137,14 +169,10 @@ def finish(state: RunState) -> int:
 
 
 def run(opts: RunOptions) -> int:
-    kernels = kernels_to_run(opts)
-    local = local_source(opts.kernel_src) if opts.kernel_src else None
-    state = begin(opts, kernels)
+    inputs = resolve_inputs(opts)
+    state = begin(opts, inputs.kernels)
     try:
-        tree = local or debian_source()
-        if any(not k.empty for k in kernels):
-            tree = scratch_copy(tree)     # a series is applied on a copy, never theirs
-        run_matrix(state, opts, tree, kernels)
+        run_matrix(state, opts, inputs.tree(), inputs.kernels)
     finally:
         state.save()
     return finish(state)

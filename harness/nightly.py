@@ -30,13 +30,14 @@ from .job import (
     begin,
     finish,
     fragments_for,
+    resolve_inputs,
     run_matrix,
 )
 from .kbuild import build
 from .progress import say
 from .results import ERROR, FAILED, PASSED, Check, Suite
-from .series import EMPTY, Series, apply, load_series
-from .source import BASE_BRANCH, KernelTree, debian_source, local_source
+from .series import Series, apply
+from .source import BASE_BRANCH, KernelTree
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
 
@@ -100,11 +101,13 @@ def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Serie
 
 
 def nightly(opts: RunOptions, with_debug: bool = True) -> int:
-    series = load_series(opts.series or DEFAULT_SERIES)
-    local = local_source(opts.kernel_src) if opts.kernel_src else None
-    kernels = [EMPTY, series]
+    if opts.commit_range is None:
+        opts = replace(opts, series=opts.series or DEFAULT_SERIES)
+    inputs = resolve_inputs(replace(opts, base=True, apply_default=True))
+    kernels = inputs.kernels
+    series = kernels[-1]
     state = begin(opts, kernels)
-    tree = local or debian_source()
+    tree = inputs.tree()
     try:
         if per_patch(state, opts, tree, series):
             run_matrix(state, opts, tree, kernels)

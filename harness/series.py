@@ -97,6 +97,43 @@ def load_mbox(path: Path) -> Series:
                                                                        for p in patches]))
 
 
+def load_range(tree: Path, spec: str) -> tuple[Series, str]:
+    """`--range BASE..TIP` in a git tree: its commits as a series (`git
+    format-patch`, into the cache; the tree is only read) and the full id of
+    BASE, which the series is then applied on."""
+    base_ref, sep, tip_ref = spec.partition("..")
+    if not sep or not base_ref or not tip_ref or tip_ref.startswith("."):
+        raise BadInput(f"--range {spec!r}: expected BASE..TIP (two dots)")
+    if not (tree / ".git").exists():
+        raise BadInput(f"--range {spec}: {tree} is not a git checkout")
+    ids = []
+    for ref in (base_ref, tip_ref):
+        commit = rev_parse(tree, ref)
+        if commit is None:
+            raise BadInput(f"--range {spec}: {ref!r} is not a commit in {tree}")
+        ids.append(commit)
+    base, tip = ids
+    git = ["git", "-C", str(tree)]
+    commits = run_capture([*git, "rev-list", "--reverse", f"{base}..{tip}"],
+                          what="git rev-list").split()
+    if not commits:
+        raise BadInput(f"--range {spec}: no commits between {base_ref} and {tip_ref}")
+    merges = run_capture([*git, "rev-list", "--merges", f"{base}..{tip}"], what="git rev-list")
+    if merges.strip():
+        raise BadInput(f"--range {spec}: contains merge commits; give a linear range")
+    out = cache_root() / "range" / key_of([base, tip])
+    with locked(out.parent / f".{out.name}.lock"):
+        if not out.is_dir():
+            with publishing(out) as tmp:
+                run_capture([*git, "format-patch", "-q", "--no-cover-letter", "--no-signature",
+                             "-o", str(tmp), f"{base}..{tip}"], what="git format-patch")
+                names = sorted(p.name for p in tmp.glob("*.patch"))
+                (tmp / "series").write_text("".join(f"{n}\n" for n in names))
+    series = load_series(out)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", tip_ref).strip("_") or "range"
+    return Series(name=name, patches=series.patches, key=series.key), base
+
+
 def branch_name(series: Series) -> str:
     return f"pt-harness-series-{series.key}"
 

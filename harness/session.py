@@ -13,23 +13,29 @@ from .progress import say, step
 from .results import RunDir
 from .series import EMPTY, Series, apply, load_series
 from .shell import connect_hint, interactive, write_client_key
-from .source import debian_source, local_source
+from .source import debian_source, local_source, scratch_copy
 
 SSH_TIMEOUT = 120.0
 
 
-def pick_series(series_dir: Path | None, base: bool) -> Series:
+def pick_series(series_dir: Path | None, base: bool, own_tree: bool = False) -> Series:
+    """--base: nothing applied; --series: that; a developer's own tree is
+    booted as it is; otherwise the project's series on Debian's source."""
     if base:
         return EMPTY
     if series_dir is not None:
         return load_series(series_dir)
+    if own_tree:
+        return EMPTY
     return load_series(DEFAULT_SERIES) if (DEFAULT_SERIES / "series").exists() else EMPTY
 
 
 def shell(arch: Arch, kernel_src: Path | None, series_dir: Path | None, base: bool,
           keep: bool, results: Path | None) -> int:
-    series = pick_series(series_dir, base)
+    series = pick_series(series_dir, base, own_tree=kernel_src is not None)
     tree = local_source(kernel_src) if kernel_src else debian_source()
+    if not series.empty:
+        tree = scratch_copy(tree)     # the series goes onto a copy, never their tree
     rundir = RunDir(results)
     out = rundir.path / f"shell-{arch.name}"
     out.mkdir()

@@ -173,14 +173,19 @@ def carries_series(tree: KernelTree, commit: str) -> bool:
     return text is not None and "MADV_PT_RECLAIM" in text
 
 
-def scratch_copy(tree: KernelTree) -> KernelTree:
+def scratch_copy(tree: KernelTree, base_commit: str | None = None) -> KernelTree:
     """A harness-owned copy of a user's tree, for applying a series without
     writing into theirs: a `git clone --shared` (objects borrowed, nothing
     written to their repository) plus their uncommitted diff as one commit,
-    or a plain copy for a tree that is not a git checkout."""
-    if tree.scratch:
+    or a plain copy for a tree that is not a git checkout.  With
+    `base_commit` (`--range`), the copy's base is that commit instead, and
+    the working tree's state does not matter."""
+    if tree.scratch and base_commit is None:
         return tree
-    state = worktree_fingerprint(tree.path) or key_of([str(tree.path), "copy"])
+    if base_commit is not None:
+        state = key_of(["commit", base_commit])
+    else:
+        state = worktree_fingerprint(tree.path) or key_of([str(tree.path), "copy"])
     entry = cache_root() / "src" / f"copy-{key_of([str(tree.path), state])}"
     dest = entry / "linux"
     with locked(cache_root() / "src" / f".{entry.name}.lock"):
@@ -191,9 +196,11 @@ def scratch_copy(tree: KernelTree) -> KernelTree:
                 if (tree.path / ".git").exists():
                     run_logged(["git", "clone", "-q", "--shared", str(tree.path),
                                 str(tmp / "linux")], log, what="git clone --shared")
-                    diff = subprocess.run(["git", "-C", str(tree.path), "diff", "HEAD",
-                                           "--binary"], capture_output=True, check=True).stdout
-                    git(tmp / "linux", "checkout", "-q", "-B", BASE_BRANCH, log=log,
+                    diff = b"" if base_commit else subprocess.run(
+                        ["git", "-C", str(tree.path), "diff", "HEAD", "--binary"],
+                        capture_output=True, check=True).stdout
+                    git(tmp / "linux", "checkout", "-q", "-B", BASE_BRANCH,
+                        *([base_commit] if base_commit else []), log=log,
                         what="git checkout")
                     if diff:
                         subprocess.run(["git", "-C", str(tmp / "linux"), "apply", "--index"],

@@ -102,3 +102,41 @@ def test_scratch_copy_keeps_user_tree_untouched(tree: KernelTree, tmp_path: Path
     assert "int dirty;" in git(copy.path, "show", f"{BASE_BRANCH}:mm/memory.c")
     assert (git(tree.path, "status", "--porcelain"), git(tree.path, "branch", "-a")) == before
     assert scratch_copy(user).path == copy.path          # same state: reused
+
+
+def test_git_range_becomes_a_series_on_its_base(tree: KernelTree, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--range BASE..TIP` of a user's tree: the commits become patches,
+    applied on BASE in a copy, and the result is TIP's content."""
+    from harness.series import load_range
+    from harness.source import scratch_copy
+    monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
+    git(tree.path, "checkout", "-q", "-b", "topic", BASE_BRANCH)
+    for old, new in (("int a;", "int a1;"), ("int b;", "int b1;")):
+        f = tree.path / "mm" / "memory.c"
+        f.write_text(f.read_text().replace(old, new))
+        git(tree.path, "commit", "-q", "-am", f"mm: {new}")
+    (tree.path / "mm" / "memory.c").write_text("uncommitted\n")    # must not leak in
+    user = KernelTree(tree.path, "test", "user", scratch=False)
+    series, base = load_range(tree.path, f"{BASE_BRANCH}..topic")
+    assert base == git(tree.path, "rev-parse", BASE_BRANCH).strip()
+    assert [p.name[:4] for p in series.patches] == ["0001", "0002"]
+    assert series.name == "topic"
+    copy = scratch_copy(user, base)
+    tip = apply(copy, series, tmp_path / "apply.log")
+    assert git(copy.path, "show", f"{tip}:mm/memory.c") == \
+        git(tree.path, "show", "topic:mm/memory.c")
+    assert (tree.path / "mm" / "memory.c").read_text() == "uncommitted\n"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("topic", "expected BASE..TIP"),
+    ("a...b", "expected BASE..TIP"),
+    ("nosuch..HEAD", "'nosuch' is not a commit"),
+    ("HEAD..HEAD", "no commits between"),
+])
+def test_bad_git_range(tree: KernelTree, spec: str, message: str) -> None:
+    from harness.errors import BadInput
+    from harness.series import load_range
+    with pytest.raises(BadInput, match=message):
+        load_range(tree.path, spec)
