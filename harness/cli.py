@@ -101,6 +101,9 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
         p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE")
         p.add_argument("--config", action="append", type=Path, default=[])
         p.add_argument("--results", type=Path, metavar="DIR")
+    p.add_argument("--no-overhead", action="store_true",
+                   help="skip the scanner-cost benchmark (on by default for patched "
+                        "kernels unless --mode narrows the modes)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run every mode's workloads N times in the same boot (soak)")
     p.add_argument("--catalog", type=Path, metavar="TOML",
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 kernel_src=args.kernel_src, series=args.series,
                 commit_range=args.commit_range,
                 results=args.results.resolve() if args.results else None,
-                modes=tuple(args.mode), knobs=parse_knobs(args.knob)),
+                modes=tuple(args.mode), knobs=parse_knobs(args.knob),
+                overhead=not args.no_overhead and not args.mode),
                 with_debug=not args.no_debug)
         if args.command == "plan":
             arches = tuple(get_arch(a).name for a in (args.arch or DEFAULT_ARCHES))
@@ -171,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                 results=args.results.resolve() if args.results else None,
                 extra_fragments=tuple(p.resolve() for p in args.config),
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob),
-                repeat=max(1, args.repeat))
+                repeat=max(1, args.repeat),
+                overhead=not args.no_overhead and not args.mode)
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):

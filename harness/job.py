@@ -20,6 +20,7 @@ from .catalog import Workload
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, modes_for
+from .overhead import load_overhead
 from .progress import say
 from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite
@@ -46,6 +47,7 @@ class RunOptions:
     modes: tuple[str, ...] = ()          # narrow the modes run; empty: all
     knobs: tuple[tuple[str, str], ...] = ()
     repeat: int = 1                      # rounds of the workloads per mode (soak)
+    overhead: bool = True                # scanner-cost benchmark on patched kernels
 
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -155,7 +157,8 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
             plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
                              opts.workloads, tuple(modes), tuple(expectations),
-                             dict(opts.knobs), opts.repeat)
+                             dict(opts.knobs), opts.repeat,
+                             load_overhead() if kind == PATCHED and opts.overhead else None)
             run_suite(plan, suite, state.rundir)
             state.save()
 

@@ -67,15 +67,22 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 class RunDir:
     def __init__(self, parent: Path | None = None, run_id: str | None = None) -> None:
-        self.run_id = run_id or new_run_id()
-        self.path = (parent or REPO_ROOT / "results") / self.run_id
-        try:
-            self.path.mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            raise
-        except OSError as e:
-            raise HarnessError(f"cannot create the run directory {self.path}: "
-                               f"{e.strerror}") from None
+        parent = parent or REPO_ROOT / "results"
+        # Two runs started in the same second may draw the same random suffix:
+        # mkdir is the arbiter, and the loser draws again.
+        for _ in range(20):
+            self.run_id = run_id or new_run_id()
+            self.path = parent / self.run_id
+            try:
+                self.path.mkdir(parents=True, exist_ok=False)
+                return
+            except FileExistsError:
+                if run_id:
+                    raise
+            except OSError as e:
+                raise HarnessError(f"cannot create the run directory {self.path}: "
+                                   f"{e.strerror}") from None
+        raise HarnessError(f"no free run id under {parent}")
 
     def suite_dir(self, suite: Suite) -> Path:
         d = self.path / suite.dirname

@@ -21,12 +21,14 @@ from .guest import Guest
 from .image import build_image
 from .kbuild import BuiltKernel, build
 from .modes import Expectation, Mode
+from .overhead import CHECK_NAME as OVERHEAD_CHECK
+from .overhead import OverheadPlan, run_overhead
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
 from .vm import VM
-from .workload_runner import NO_MODES, case_name, run_workload, setup_mode
+from .workload_runner import NO_MODES, SYSFS_MODE, case_name, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
 DISK_MB = 256
@@ -43,10 +45,12 @@ class SuitePlan:
     expectations: tuple[Expectation, ...] = ()
     knobs: dict[str, str] = field(default_factory=dict)
     repeat: int = 1             # rounds of every mode's workloads (soak)
+    overhead: OverheadPlan | None = None   # the scanner-cost benchmark, patched only
 
     def case_names(self) -> list[str]:
-        return [case_name(w, m, r) for m in self.modes for r in range(self.repeat)
-                for w in self.workloads]
+        return [*(case_name(w, m, r) for m in self.modes for r in range(self.repeat)
+                  for w in self.workloads),
+                *([OVERHEAD_CHECK] if self.overhead else [])]
 
 
 class _CheckTimer:
@@ -150,6 +154,8 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     t.record(PASSED, properties=props)
     for mode in plan.modes:
         _run_mode(plan, mode, suite, run, vm, guest)
+    if plan.overhead is not None:
+        _run_overhead(plan.overhead, suite, run, vm, guest)
     if selftest is not None:
         say(f"{suite.name}: kselftest pt_reclaim")
         for check in run_selftest(guest, selftest, vm.spec.console_log):
@@ -179,6 +185,25 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
             check = run_workload(guest, w, mode, list(plan.expectations),
                                  run.suite_dir(suite), vm.spec.console_log, r)
             save(suite, run, check)
+
+
+def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
+                  guest: Guest) -> None:
+    if not vm.alive():
+        save(suite, run, Check(OVERHEAD_CHECK, ERROR, message="guest is gone"))
+        return
+    try:
+        has_modes = guest.run(f"test -e {SYSFS_MODE}", timeout=30).exit_status == 0
+    except GuestError as e:
+        save(suite, run, Check(OVERHEAD_CHECK, ERROR, message=str(e)))
+        return
+    if not has_modes:
+        save(suite, run, Check(OVERHEAD_CHECK, SKIPPED, message=NO_MODES))
+        return
+    say(f"{suite.name}: {OVERHEAD_CHECK} ({overhead.rounds} rounds of never/always)")
+    t = _CheckTimer(suite, run, OVERHEAD_CHECK)
+    c = run_overhead(guest, overhead, run.suite_dir(suite))
+    t.record(c.status, c.message, c.detail, c.properties)
 
 
 def _console_check(suite: Suite, run: RunDir, log: Path, kernel: BuiltKernel,

@@ -89,7 +89,7 @@ def test_summary_fits_a_cover_letter(rendered: Path) -> None:
         assert line == line.rstrip()
     assert "7.3.4" in text and "x86_64, arm64" in text and "QEMU" in text
     assert re.search(r"dontneed-small\s+always\s+x86_64\s+2048 -> 0\s+100%", text)
-    assert "x86_64: 742 -> 768 ns (1.04x)" in text
+    assert "pt-reclaim/x86_64: 742 -> 768 ns, 1.035x (1.012..1.069, N=3)" in text
     assert "Failed:" in text and "console (failed)" in text
 
 
@@ -115,7 +115,7 @@ def test_fit_wraps_and_spells_out_unicode() -> None:
 def test_html_report(rendered: Path) -> None:
     html = (rendered / "report.html").read_text()
     assert '<span class="verdict FAIL">FAIL</span>' in html
-    assert "40 passed, 2 failed, 0 error, 0 skipped" in html
+    assert "41 passed, 2 failed, 0 error, 0 skipped" in html
     # The matrix: a row per workload, a column per (arch, kernel, mode).
     matrix = html[html.index('<table class="matrix">'):]
     matrix = matrix[:matrix.index("</table>")]

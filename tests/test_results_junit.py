@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -61,10 +62,21 @@ def test_suite_saved_and_loaded(tmp_path: Path) -> None:
     assert loaded[0].ok and not loaded[1].ok
 
 
-def test_run_ids_unique_and_sortable() -> None:
-    ids = {new_run_id() for _ in range(50)}
-    assert len(ids) == 50
-    assert all(len(i.split("-")) == 3 for i in ids)
+def test_run_ids_sortable_by_time() -> None:
+    early = new_run_id(dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    late = new_run_id(dt.datetime(2026, 1, 2, 3, 4, 6, tzinfo=dt.UTC))
+    assert early.startswith("20260102-030405-") and early < late
+
+
+def test_run_id_collision_draws_again(tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import secrets
+    draws = iter(["aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    monkeypatch.setattr("harness.results.new_run_id", lambda: new_run_id(now))
+    first, second = RunDir(tmp_path), RunDir(tmp_path)
+    assert first.run_id.endswith("-aaaa") and second.run_id.endswith("-bbbb")
 
 
 def test_cache_keys_stable_and_order_sensitive() -> None:
