@@ -82,8 +82,23 @@ def run_workload(guest: Guest, w: Workload, mode: Mode, expectations: list[Expec
            "records": records, "samples": samples, "stdout": r.stdout, "stderr": r.stderr}
     suffix = f"-{round_ + 1}" if round_ else ""
     (out_dir / f"samples-{w.name}-{mode.name}{suffix}.json").write_text(json.dumps(raw, indent=1))
-    return verdict(name, w, mode, r.exit_status, r.timed_out, records, r.stdout + r.stderr,
-                   expectations, console_log, r.seconds)
+    check = verdict(name, w, mode, r.exit_status, r.timed_out, records, r.stdout + r.stderr,
+                    expectations, console_log, r.seconds)
+    if check.properties:
+        check.properties.update(counter_deltas(samples))
+    return check
+
+
+def counter_deltas(samples: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]
+    """How far /proc/vmstat's pt_reclaim_{scanned,freed} moved while the
+    workload ran (the sampler writes -1 where the kernel has no counters):
+    tables the series' paths freed, told apart from MADV_DONTNEED's."""
+    out = {}
+    for key in ("scanned", "freed"):
+        values = [int(s[key]) for s in samples if isinstance(s.get(key), int) and s[key] >= 0]
+        if len(values) >= 2:
+            out[f"vmstat_pt_reclaim_{key}"] = str(values[-1] - values[0])
+    return out
 
 
 def verdict(name: str, w: Workload, mode: Mode, exit_status: int, timed_out: bool,

@@ -101,3 +101,13 @@ def test_bad_expectations_rejected(tmp_path: Path) -> None:
 def test_records_from_real_sampler_format() -> None:
     out = 'PTREC {"phase":"skipped","why":"userfaultfd: ENOSYS"}\n'
     assert parse_records(out)[0]["why"] == "userfaultfd: ENOSYS"
+
+
+def test_counter_deltas_from_samples() -> None:
+    from harness.workload_runner import counter_deltas
+    samples = [{"t_ms": 0, "scanned": 10, "freed": 4}, {"t_ms": 20, "scanned": 11, "freed": 4},
+               {"t_ms": 40, "scanned": 2070, "freed": 2052}]
+    assert counter_deltas(samples) == {"vmstat_pt_reclaim_scanned": "2060",
+                                       "vmstat_pt_reclaim_freed": "2048"}
+    # A kernel without the counters: the sampler writes -1, no figure.
+    assert counter_deltas([{"scanned": -1, "freed": -1}] * 3) == {}
