@@ -20,6 +20,7 @@ class Mode:
     sysfs: str | None = None        # value for /sys/kernel/mm/pt_reclaim/enabled
     prctl: str | None = None        # ptsample --prctl value
     workload_args: tuple[str, ...] = ()
+    knobs: tuple[tuple[str, str], ...] = ()   # pt_reclaim sysctls; --knob overrides
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def load_modes(path: Path = DATA / "modes.toml") -> dict[str, Mode]:
                 raise ValueError(f"kernel must be {BASE} or {PATCHED}")
             out[name] = Mode(name, kernel, str(spec.get("description", "")),
                              spec.get("sysfs"), spec.get("prctl"),
-                             tuple(spec.get("workload_args", ())))
+                             tuple(spec.get("workload_args", ())),
+                             tuple((str(k), str(v)) for k, v in spec.get("knobs", {}).items()))
         except (KeyError, TypeError, ValueError) as e:
             raise BadInput(f"{path}: mode {name}: {e}") from None
     return out

@@ -54,7 +54,7 @@ def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str]) -> str:
         cmds.append(f"echo {shlex.quote(mode.sysfs)} > {SYSFS_MODE} && "
                     f"grep -q {shlex.quote('[' + mode.sysfs + ']')} {SYSFS_MODE}")
     if mode.kernel == "patched":
-        for knob, value in knobs.items():
+        for knob, value in {**dict(mode.knobs), **knobs}.items():
             path = f"{KNOB_DIR}/pt_reclaim_{knob}"
             cmds.append(f"echo {shlex.quote(value)} > {path} && "
                         f"test \"$(cat {path})\" = {shlex.quote(value)}")

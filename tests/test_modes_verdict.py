@@ -111,3 +111,28 @@ def test_counter_deltas_from_samples() -> None:
                                        "vmstat_pt_reclaim_freed": "2048"}
     # A kernel without the counters: the sampler writes -1, no figure.
     assert counter_deltas([{"scanned": -1, "freed": -1}] * 3) == {}
+
+
+def test_mode_knobs_from_data_and_cli_overrides() -> None:
+    """setup_mode writes the mode's knobs from modes.toml; --knob wins."""
+    from types import SimpleNamespace
+
+    from harness.modes import load_modes
+    from harness.workload_runner import setup_mode
+
+    class RecordingGuest:
+        def __init__(self) -> None:
+            self.commands: list[str] = []
+
+        def run(self, command: str, timeout: float) -> SimpleNamespace:
+            self.commands.append(command)
+            return SimpleNamespace(exit_status=0, stderr="")
+
+    guest = RecordingGuest()
+    always = load_modes()["always"]
+    assert dict(always.knobs)["scan_delay_ms"] == "100"
+    assert setup_mode(guest, always, {"scan_delay_ms": "50"}) == ""  # type: ignore[arg-type]
+    written = "\n".join(guest.commands)
+    assert "echo 50 > /proc/sys/vm/pt_reclaim_scan_delay_ms" in written
+    assert "echo 1024 > /proc/sys/vm/pt_reclaim_scan_size_mb" in written
+    assert "echo 100 >" not in written

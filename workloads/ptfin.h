@@ -7,8 +7,10 @@
  * --reclaim:   madvise(MADV_PT_RECLAIM) over the area, then `reclaimed`
  *              (settled), or `reclaim-unsupported` when the kernel answers
  *              EINVAL (it does not know the advice).
- * --wait-ms N: poll VmPTE every 20 ms (usleep, so the task returns to user
- *              space and runs its task_work) until it is within 1% of the
+ * --wait-ms N: poll VmPTE every 20 ms, running in between (the scanner is
+ *              queued by the scheduler tick for the task it finds running,
+ *              as NUMA balancing is, so a task asleep in usleep() would
+ *              hardly ever be picked), until it is within 1% of the
  *              tables made of the value it has with every emptied table
  *              freed ("target_kb"; -1 when the workload cannot know, see
  *              PT_FIN_UNKNOWN), at most N ms; then `reclaimed` with
@@ -246,6 +248,15 @@ static inline int pt_reclaim_anon_maps(int *nmaps)
 	return n && !ok;
 }
 
+/* Stay on the CPU, in user space, for `ms` milliseconds. */
+static inline void pt_spin_ms(double ms)
+{
+	double until = pt_now_ms() + ms;
+
+	while (pt_now_ms() < until)
+		;
+}
+
 /* n_empty for workloads that cannot know how many tables they emptied. */
 #define PT_FIN_UNKNOWN	(-1L)
 /* With PT_FIN_UNKNOWN, --wait-ms ends once VmPTE dropped and held still this long. */
@@ -301,7 +312,7 @@ static inline int pt_finish(const struct pt_fin *f, void *addr, size_t len,
 			done = cur <= target;
 		if (done || now - t0 >= f->wait_ms)
 			break;
-		usleep(20000);
+		pt_spin_ms(20);
 	}
 	snprintf(phase, sizeof(phase), "reclaimed%s", sfx);
 	pt_record(phase, 1,
