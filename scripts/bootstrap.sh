@@ -11,6 +11,7 @@ PACKAGES="
 qemu-system-x86 qemu-system-arm qemu-utils
 gcc make libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
 flex bison bc libelf-dev libssl-dev ccache cpio rsync perl xz-utils git
+python3-ply python3-git
 dropbear-bin e2fsprogs debian-archive-keyring ca-certificates iproute2 procps
 python3 python3-venv python3-pip
 chromium
