@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked
+from .errors import HarnessError
 from .kconfig import configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
@@ -31,8 +32,21 @@ class BuiltKernel:
     rebuilt: bool        # False when the cached build was reused
 
 
+def source_id(tree: KernelTree, commit: str) -> str:
+    """What a build depends on: for a harness tree, the commit's *tree*
+    object, so that rewording a commit message (or re-applying the same
+    series) does not rebuild the kernel; otherwise `commit` as given."""
+    if not tree.scratch:
+        return commit
+    try:
+        return run_capture(["git", "-C", str(tree.path), "rev-parse", f"{commit}^{{tree}}"],
+                           what="git rev-parse").strip()
+    except HarnessError:
+        return commit
+
+
 def build_key(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path]) -> str:
-    return key_of([tree.key, commit, arch.name,
+    return key_of([tree.key, source_id(tree, commit), arch.name,
                    *(f"{f.name}:{file_digest(f)}" for f in fragments)])
 
 

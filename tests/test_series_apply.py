@@ -140,3 +140,21 @@ def test_bad_git_range(tree: KernelTree, spec: str, message: str) -> None:
     from harness.series import load_range
     with pytest.raises(BadInput, match=message):
         load_range(tree.path, spec)
+
+
+def test_build_key_follows_content_not_commit_message(tree: KernelTree) -> None:
+    """Rewording a patch's message re-applies the series as new commits; the
+    kernel they build is the same and must not be rebuilt."""
+    from harness.arches import get_arch
+    from harness.kbuild import build_key
+    x86 = get_arch("x86_64")
+    git(tree.path, "commit", "-q", "--allow-empty", "-m", "first wording")
+    a = git(tree.path, "rev-parse", "HEAD").strip()
+    git(tree.path, "commit", "-q", "--amend", "-m", "second wording")
+    b = git(tree.path, "rev-parse", "HEAD").strip()
+    (tree.path / "mm" / "memory.c").write_text("int changed;\n")
+    git(tree.path, "commit", "-q", "-am", "content")
+    c = git(tree.path, "rev-parse", "HEAD").strip()
+    assert a != b
+    assert build_key(tree, a, x86, []) == build_key(tree, b, x86, [])
+    assert build_key(tree, a, x86, []) != build_key(tree, c, x86, [])
