@@ -150,7 +150,7 @@ def test_build_key_follows_content_not_commit_message(tree: KernelTree) -> None:
     x86 = get_arch("x86_64")
     git(tree.path, "commit", "-q", "--allow-empty", "-m", "first wording")
     a = git(tree.path, "rev-parse", "HEAD").strip()
-    git(tree.path, "commit", "-q", "--amend", "-m", "second wording")
+    git(tree.path, "commit", "-q", "--amend", "--allow-empty", "-m", "second wording")
     b = git(tree.path, "rev-parse", "HEAD").strip()
     (tree.path / "mm" / "memory.c").write_text("int changed;\n")
     git(tree.path, "commit", "-q", "-am", "content")
