@@ -54,6 +54,19 @@ def jobs() -> int:
     return (os.cpu_count() or 1) + 1
 
 
+def kbuild_command(tree: KernelTree, out: Path, arch: Arch) -> tuple[dict[str, str], list[str]]:
+    """Environment and `make` argv for an O= build of `tree` in `out`."""
+    env = make_env(arch)
+    env["CCACHE_DIR"] = str(cache_root() / "ccache")
+    env.setdefault("KBUILD_BUILD_USER", "pt-harness")
+    env.setdefault("KBUILD_BUILD_HOST", "pt-harness")
+    make = ["make", "-C", str(tree.path), f"O={out}", f"ARCH={arch.kernel_arch}",
+            f"CC=ccache {arch.cc}", f"-j{jobs()}"]
+    if arch.cross_compile:
+        make.append(f"CROSS_COMPILE={arch.cross_compile}")
+    return env, make
+
+
 def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
           label: str, out: Path | None = None) -> BuiltKernel:
     """Build `commit` of `tree` (for a user tree: its working tree) for `arch`.
@@ -92,14 +105,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
                 or cstamp.read_text() != config_key:
             configure(tree.path, out, arch, fragments, log)
             cstamp.write_text(config_key)
-        env = make_env(arch)
-        env["CCACHE_DIR"] = str(cache_root() / "ccache")
-        env.setdefault("KBUILD_BUILD_USER", "pt-harness")
-        env.setdefault("KBUILD_BUILD_HOST", "pt-harness")
-        make = ["make", "-C", str(tree.path), f"O={out}", f"ARCH={arch.kernel_arch}",
-                f"CC=ccache {arch.cc}", f"-j{jobs()}"]
-        if arch.cross_compile:
-            make.append(f"CROSS_COMPILE={arch.cross_compile}")
+        env, make = kbuild_command(tree, out, arch)
         # headers_install: the selftest is compiled against these uapi headers.
         run_logged([*make, arch.make_target, "headers_install"], log,
                    what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0, timeout=3600)

@@ -19,7 +19,8 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from .cache import cache_root
+from .arches import Arch
+from .cache import cache_root, locked
 from .compare import compare
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK
 from .history import last_good, open_db, record
@@ -38,7 +39,8 @@ from .kbuild import build
 from .progress import say
 from .results import ERROR, FAILED, PASSED, Check, Suite
 from .series import Series, apply
-from .source import BASE_BRANCH, KernelTree
+from .source import BASE_BRANCH, GIT_ID, KernelTree
+from .w1 import w1_check
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
 
@@ -125,8 +127,23 @@ def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Serie
                 suite.add(Check(f"{name}/{arch.name}", FAILED,
                                 message=f"patch {n} breaks the {arch.name} build",
                                 detail=str(e)[-4000:], properties={"commit": commit}))
+                state.save()
+                continue
+            suite.add(_w1(tree, commit, arch, walk_dir, f"w1:{name[6:]}/{arch.name}",
+                          state.rundir.path / f"w1-{arch.name}.log"))
             state.save()
     return True
+
+
+def _w1(tree: KernelTree, commit: str, arch: Arch, walk_dir: Path, name: str,
+        log: Path) -> Check:
+    """W=1 on the patch's files, with the patch's commit checked out (under
+    the tree lock: another run may be switching the same tree)."""
+    with locked(tree.path.parent / ".git-tree.lock"):
+        if tree.scratch:
+            subprocess.run(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
+                           check=True, capture_output=True)
+        return w1_check(name, tree, commit, arch, walk_dir, log)
 
 
 def nightly(opts: RunOptions, with_debug: bool = True) -> int:
