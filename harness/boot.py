@@ -22,7 +22,7 @@ def booted(kernel: BuiltKernel, image: GuestImage, out: Path,
     keys = make_keys()
     initrd = write_run_initrd(image, run_overlay(keys.host_key_dropbear,
                                                  keys.client_public_line),
-                              out / "initrd.cpio.gz")
+                              out / "initrd.cpio")
     accel = choose_accel(kernel.arch, kernel.image, out)
     spec = VMSpec(kernel.arch, kernel.image, initrd, out / "console.log", drives=drives)
     vm = VM(spec, accel).start()

@@ -5,7 +5,6 @@ ownership need no root privileges, and archives are byte-for-byte
 reproducible (fixed mtimes, sorted entries).
 """
 
-import gzip
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +55,6 @@ def archive(entries: list[Entry]) -> bytes:
     hdr = _header(0, trailer, b"TRAILER!!!") + b"TRAILER!!!\0"
     out += hdr + _pad(len(hdr))
     return bytes(out)
-
-
-def gzipped(entries: list[Entry]) -> bytes:
-    return gzip.compress(archive(entries), compresslevel=6, mtime=0)
 
 
 def tree_entries(root: Path, prefix: str) -> list[Entry]:

@@ -23,6 +23,7 @@ from .vm import VM
 # paramiko logs each reset with a traceback from its transport thread. The
 # harness reports SSH failures itself, with the console excerpt.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+DROPBEAR_STARTED = r"pt-harness: dropbear started"      # guest-images/rootfs/init
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class Guest:
 
         Gives up when the guest dies or `timeout` passes."""
         last_error = "no answer"
+        # Knocking before dropbear listens costs a connection reset and a
+        # retry pause each time; the guest's init says when it started it.
+        # Should the marker never come (another init), polling still works.
+        self.vm.wait_console(DROPBEAR_STARTED, timeout / 2)
         while time.monotonic() - self.vm.started < timeout:
             if not self.vm.alive():
                 raise GuestError(f"{self.vm.spec.arch.name}: guest exited before SSH came up")
@@ -72,7 +77,7 @@ class Guest:
             except (OSError, paramiko.SSHException, EOFError, CommandTimedOut) as e:
                 last_error = f"{type(e).__name__}: {e}"
                 conn.close()
-            time.sleep(0.5)
+            time.sleep(0.2)
         raise GuestError(f"{self.vm.spec.arch.name}: no SSH within {timeout:.0f}s "
                          f"({last_error})")
 
