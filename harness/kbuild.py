@@ -32,17 +32,29 @@ class BuiltKernel:
     rebuilt: bool        # False when the cached build was reused
 
 
+# Parts of a kernel tree no kernel build reads: a patch that only changes
+# these (a selftest, the documentation) must not rebuild the kernel.
+NOT_BUILT = ("Documentation", "tools/testing")
+
+
 def source_id(tree: KernelTree, commit: str) -> str:
-    """What a build depends on: for a harness tree, the commit's *tree*
-    object, so that rewording a commit message (or re-applying the same
-    series) does not rebuild the kernel; otherwise `commit` as given."""
+    """What a build depends on: for a harness tree, the git objects of the
+    commit's tree outside NOT_BUILT, so that rewording a commit message,
+    re-applying a series or changing its selftest does not rebuild the
+    kernel; otherwise `commit` as given."""
     if not tree.scratch:
         return commit
     try:
-        return run_capture(["git", "-C", str(tree.path), "rev-parse", f"{commit}^{{tree}}"],
-                           what="git rev-parse").strip()
+        listing = run_capture(["git", "-C", str(tree.path), "ls-tree", commit, "tools/", "."],
+                              what="git ls-tree")
     except HarnessError:
         return commit
+    keep = []
+    for line in listing.splitlines():
+        path = line.split("\t", 1)[-1]
+        if path not in NOT_BUILT and path != "tools":
+            keep.append(line)
+    return key_of(keep)
 
 
 def build_key(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import console
 from .arches import Arch
-from .cache import cache_root, locked, publishing
+from .cache import cache_root, file_digest, key_of, locked, publishing
 from .errors import GuestError
 from .guest import Guest
 from .kbuild import BuiltKernel
@@ -28,8 +28,10 @@ def has_selftest(tree: KernelTree, commit: str) -> bool:
 
 
 def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch) -> Path:
-    """The static test binary for `arch`, cached by the kernel build key."""
-    out = cache_root() / "selftests" / f"{arch.name}-{kernel.key}"
+    """The static test binary for `arch`, cached by the kernel build key and
+    the selftests' own sources (which the build key leaves out)."""
+    key = key_of([kernel.key, _sources_id(tree, commit)])
+    out = cache_root() / "selftests" / f"{arch.name}-{key}"
     with locked(out.parent / f".{out.name}.lock"):
         if (out / "pt_reclaim").exists():
             return out / "pt_reclaim"
@@ -42,6 +44,18 @@ def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arc
                         "-o", str(tmp / "pt_reclaim"), str(top / SELFTEST)],
                        tmp / "build.log", what=f"building the pt_reclaim selftest for {arch.name}")
     return out / "pt_reclaim"
+
+
+def _sources_id(tree: KernelTree, commit: str) -> str:
+    """The git tree id of tools/testing/selftests at `commit`; for a user's
+    tree, a digest of the test source as it is on disk."""
+    if tree.scratch:
+        r = subprocess.run(["git", "-C", str(tree.path), "rev-parse",
+                            f"{commit}:tools/testing/selftests"],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            return r.stdout.strip()
+    return file_digest(tree.path / SELFTEST)
 
 
 def _selftests_tree(tree: KernelTree, commit: str, dest: Path) -> Path:

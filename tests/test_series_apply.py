@@ -158,3 +158,25 @@ def test_build_key_follows_content_not_commit_message(tree: KernelTree) -> None:
     assert a != b
     assert build_key(tree, a, x86, []) == build_key(tree, b, x86, [])
     assert build_key(tree, a, x86, []) != build_key(tree, c, x86, [])
+
+
+def test_build_key_ignores_selftests_and_documentation(tree: KernelTree) -> None:
+    from harness.arches import get_arch
+    from harness.kbuild import build_key
+    x86 = get_arch("x86_64")
+
+    def commit_with(path: str, text: str) -> str:
+        f = tree.path / path
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+        git(tree.path, "add", "-A")
+        git(tree.path, "commit", "-q", "-m", path)
+        return git(tree.path, "rev-parse", "HEAD").strip()
+
+    a = commit_with("tools/objtool/check.c", "v1\n")
+    b = commit_with("tools/testing/selftests/mm/pt_reclaim.c", "v2\n")
+    c = commit_with("Documentation/admin-guide/mm/pt_reclaim.rst", "v3\n")
+    d = commit_with("tools/objtool/check.c", "v4\n")       # objtool is built
+    assert build_key(tree, a, x86, []) == build_key(tree, b, x86, []) == \
+        build_key(tree, c, x86, [])
+    assert build_key(tree, c, x86, []) != build_key(tree, d, x86, [])
