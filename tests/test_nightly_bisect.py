@@ -79,3 +79,29 @@ def test_patch_that_breaks_arm64_only(tree: KernelTree, tmp_path: Path,
     assert "w1:02-mm-breaks-arm64/arm64" not in checks     # no W=1 on a failed build
     assert len(built) == 6
     assert (state.rundir.path / "junit.xml").exists()
+
+
+def test_base_moved_is_said_plainly(tree: KernelTree, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A series made against an older base: the nightly names the patch and
+    the file that no longer apply, and still writes its report."""
+    monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
+    pdir = tmp_path / "series"
+    git(tree.path, "checkout", "-q", "-b", "old-base", BASE_BRANCH)
+    f = tree.path / "mm" / "memory.c"
+    f.write_text("int a;\nint old;\nint c;\n")
+    git(tree.path, "commit", "-q", "-am", "the base as it was")
+    f.write_text("int a;\nint old2;\nint c;\n")
+    git(tree.path, "commit", "-q", "-am", "mm: change old")
+    git(tree.path, "format-patch", "-q", "-1", "-o", str(pdir))
+    git(tree.path, "checkout", "-q", BASE_BRANCH)
+    (pdir / "series").write_text("".join(p.name + "\n" for p in sorted(pdir.glob("*.patch"))))
+    series = load_series(pdir)
+    opts = RunOptions(arches=(X86_64,), workloads=(), results=tmp_path / "results")
+    state = begin(opts, [series])
+    assert not nightly.per_patch(state, opts, tree, series)
+    (apply_check,) = state.suites[0].checks
+    assert apply_check.message.startswith("the series no longer applies to test: ")
+    assert "patch 1/1 0001-mm-change-old.patch does not apply" in apply_check.message
+    assert "mm/memory.c" in apply_check.detail
+    assert "apply" in (state.rundir.path / "junit.xml").read_text()
