@@ -71,13 +71,16 @@ def _selftests_tree(tree: KernelTree, commit: str, dest: Path) -> Path:
     return dest
 
 
-def run_selftest(guest: Guest, binary: Path, console_log: Path) -> list[Check]:
+def run_selftest(guest: Guest, binary: Path, console_log: Path,
+                 out_dir: Path | None = None) -> list[Check]:
     try:
         guest.put(binary.read_bytes(), GUEST_PATH, mode="0755")
         r = guest.run(f"{GUEST_PATH} 2>&1", timeout=TIMEOUT)
     except GuestError as e:
         return [Check("kselftest:pt_reclaim", ERROR, message=str(e),
                       detail=console.tail(console_log))]
+    if out_dir is not None:      # the raw KTAP, diagnostics and all
+        (out_dir / "kselftest-pt_reclaim.ktap").write_text(r.stdout)
     return ktap_checks(r.stdout, r.exit_status, r.timed_out, r.seconds, console_log)
 
 

@@ -158,7 +158,7 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
         _run_overhead(plan.overhead, suite, run, vm, guest)
     if selftest is not None:
         say(f"{suite.name}: kselftest pt_reclaim")
-        for check in run_selftest(guest, selftest, vm.spec.console_log):
+        for check in run_selftest(guest, selftest, vm.spec.console_log, run.suite_dir(suite)):
             save(suite, run, check)
 
 
