@@ -164,6 +164,11 @@ def apply(tree: KernelTree, series: Series, log: Path) -> str:
         raise BadInput("applying a series needs a harness-owned tree; "
                        "use the default Debian source or see README (--kernel-src)")
     branch = branch_name(series)
+    # Applied before: reading a ref needs no lock, and another run may hold
+    # the tree lock for a whole kernel build.
+    tip = rev_parse(tree.path, branch)
+    if tip is not None:
+        return tip
     with locked(tree.path.parent / ".git-tree.lock"):
         tip = rev_parse(tree.path, branch)
         if tip is not None:
