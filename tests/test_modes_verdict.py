@@ -136,3 +136,17 @@ def test_mode_knobs_from_data_and_cli_overrides() -> None:
     assert "echo 50 > /proc/sys/vm/pt_reclaim_scan_delay_ms" in written
     assert "echo 1024 > /proc/sys/vm/pt_reclaim_scan_size_mb" in written
     assert "echo 100 >" not in written
+
+
+def test_pagetables_plausibility_only_above_the_noise() -> None:
+    from dataclasses import replace
+
+    from harness import figures
+    from harness.workload_runner import PAGETABLES_NOISE_KB, plausibility
+    small = figures.Figures(600, 560, 560, 560, 36, 164, 104, 100, 32, 16, 16, 16, 1.0, 900.0,
+                            None)
+    assert plausibility(small) == []          # 128 kB of tables: inside the noise
+    big = replace(small, tables_populated=PAGETABLES_NOISE_KB // figures.TABLE_KB)
+    assert plausibility(big) == ["PageTables did not grow while populating"]
+    assert plausibility(replace(small, tables_populated=0)) == \
+        ["VmPTE did not grow while populating"]
