@@ -5,10 +5,12 @@
  *   thp-collapse [--size-mb N] [--reclaim | --wait-ms N]
  *
  * A 2 MiB-aligned anonymous area (default 64 MiB = 32 PMD ranges) is
- * faulted in as small pages (MADV_NOHUGEPAGE while every page is written),
- * then switched to MADV_HUGEPAGE.  Every odd PMD range is emptied with
- * MADV_DONTNEED in 64 KiB pieces (its table stays, empty), optionally
- * reclaimed, and written again: where the table was freed the fault may
+ * faulted in as small pages (MADV_NOHUGEPAGE).  Every odd PMD range is
+ * emptied with MADV_DONTNEED in 64 KiB pieces (its table stays, empty),
+ * optionally reclaimed; only then is the area switched to MADV_HUGEPAGE
+ * (earlier, khugepaged could collapse a half-emptied range and fill its
+ * emptied part back in, keeping a table the test counts as emptied).  The
+ * odd ranges are written again: where the table was freed the fault may
  * take a huge page (the `refaulted` record reports AnonHugePages), where it
  * was kept the pages come back small.  Then MADV_COLLAPSE over the area
  * (EINVAL: a `collapse-skipped` record) and the data is checked; after a
@@ -78,8 +80,6 @@ int main(int argc, char **argv)
 		pt_fail("MADV_NOHUGEPAGE: %s", strerror(errno));
 	for (t = 0; t < tables; t++)
 		write_range(t, 1);
-	/* Without THP support the advice is EINVAL: go on with small pages. */
-	madvise(p, size, MADV_HUGEPAGE);
 	pt_populated(&fin, "populated", ",\"anon_huge_kb\":%ld", anon_huge_kb());
 
 	for (t = 1; t < tables; t += 2) {
@@ -93,6 +93,9 @@ int main(int argc, char **argv)
 	pt_emptied(&fin, "emptied", ",\"tables_emptied\":%lu", n_empty);
 
 	pt_finish(&fin, p, size, n_empty, "");
+
+	/* Without THP support the advice is EINVAL: go on with small pages. */
+	madvise(p, size, MADV_HUGEPAGE);
 
 	for (t = 0; t < tables; t++) {
 		if (t % 2 == 0)
