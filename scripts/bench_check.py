@@ -51,7 +51,7 @@ def boot_times(run: Path) -> dict[str, str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tree", type=Path, default=Path("/tmp/pt-bench-linux"))
+    ap.add_argument("--tree", type=Path, default=cache_root() / "bench" / "linux")
     ap.add_argument("--workload", default="dontneed-small")
     args = ap.parse_args()
     src = next((cache_root() / "src").glob("linux-source-*/linux"), None)
@@ -59,7 +59,10 @@ def main() -> int:
         print("run `pt-harness run` once first: no cached kernel source", file=sys.stderr)
         return 2
     if not (args.tree / ".git").exists():
-        sh("git", "clone", "-q", "--shared", str(src), str(args.tree))
+        sh("git", "clone", "-q", "--shared", "--no-checkout", str(src), str(args.tree))
+        # The base kernel as Debian ships it, whatever the cached tree has
+        # checked out at the moment.
+        sh("git", "checkout", "-q", "-B", "bench", "origin/pt-harness-base", cwd=args.tree)
     results = Path("/tmp/pt-bench-results")
     results.mkdir(exist_ok=True)
     figures = {}
