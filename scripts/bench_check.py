@@ -31,10 +31,14 @@ def sh(*argv: str, cwd: Path | None = None) -> None:
     subprocess.run(argv, cwd=cwd, check=True)
 
 
-def timed_check(tree: Path, results: Path, workload: str) -> tuple[float, int, Path]:
+def timed_check(tree: Path, results: Path, workload: str,
+                arches: list[str]) -> tuple[float, int, Path]:
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "check", "--kernel-src", str(tree),
-                        "--workload", workload, "--results", str(results)], cwd=REPO)
+    argv = [sys.executable, "-m", "harness.cli", "check", "--kernel-src", str(tree),
+            "--workload", workload, "--results", str(results)]
+    for arch in arches:
+        argv += ["--arch", arch]
+    r = subprocess.run(argv, cwd=REPO)
     run = max(results.iterdir(), key=lambda p: p.stat().st_mtime)
     return time.monotonic() - t0, r.returncode, run
 
@@ -53,6 +57,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tree", type=Path, default=cache_root() / "bench" / "linux")
     ap.add_argument("--workload", default="dontneed-small")
+    ap.add_argument("--arch", action="append", default=[],
+                    help="only these arches (default: both, as the targets are stated)")
     args = ap.parse_args()
     src = next((cache_root() / "src").glob("linux-source-*/linux"), None)
     if src is None:
@@ -67,13 +73,14 @@ def main() -> int:
     results.mkdir(exist_ok=True)
     figures = {}
     for label in ("cold", "warm"):
-        secs, rc, run = timed_check(args.tree, results, args.workload)
+        secs, rc, run = timed_check(args.tree, results, args.workload, args.arch)
         figures[label] = (secs, rc, run)
     f = args.tree / "mm" / "madvise.c"
     f.write_text(f.read_text() + f"/* bench {time.time()} */\n")
-    figures["touch mm/madvise.c"] = timed_check(args.tree, results, args.workload)
+    figures["touch mm/madvise.c"] = timed_check(args.tree, results, args.workload, args.arch)
     sh("git", "checkout", "-q", "--", "mm/madvise.c", cwd=args.tree)
-    print("\npt-harness check, both arches, workload", args.workload)
+    print(f"\npt-harness check, {' '.join(args.arch) or 'both arches'}, workload",
+          args.workload)
     for label, (secs, rc, run) in figures.items():
         boots = ", ".join(f"{a} {s}s" for a, s in boot_times(run).items())
         print(f"  {label:20} {secs:7.1f} s  exit {rc}  boot-to-SSH: {boots}")
