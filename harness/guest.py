@@ -119,14 +119,19 @@ class Guest:
             raise GuestError("guest not connected")
         q = shlex.quote(path)
         transport = self.conn.client.get_transport()
-        assert transport is not None
-        chan = transport.open_session(timeout=20)
-        chan.settimeout(60)
-        chan.exec_command(f"cat > {q} && chmod {mode} {q}")
-        chan.sendall(data)
-        chan.shutdown_write()
-        status = chan.recv_exit_status()
-        chan.close()
+        if transport is None or not transport.is_active():
+            raise GuestError(f"upload to {path}: the SSH session is gone")
+        try:
+            chan = transport.open_session(timeout=20)
+            chan.settimeout(60)
+            chan.exec_command(f"cat > {q} && chmod {mode} {q}")
+            chan.sendall(data)
+            chan.shutdown_write()
+            status = chan.recv_exit_status()
+            chan.close()
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            check_interrupted()
+            raise GuestError(f"upload to {path}: {type(e).__name__}: {e}") from None
         if status != 0:
             raise GuestError(f"upload to {path} failed (exit {status})")
 

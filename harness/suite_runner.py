@@ -156,7 +156,10 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
         _run_mode(plan, mode, suite, run, vm, guest)
     if plan.overhead is not None:
         _run_overhead(plan.overhead, suite, run, vm, guest)
-    if selftest is not None:
+    if selftest is not None and not vm.alive():
+        save(suite, run, Check("kselftest:pt_reclaim", ERROR, message="guest is gone",
+                               detail=console.tail(vm.spec.console_log)))
+    elif selftest is not None:
         say(f"{suite.name}: kselftest pt_reclaim")
         for check in run_selftest(guest, selftest, vm.spec.console_log, run.suite_dir(suite)):
             save(suite, run, check)
