@@ -16,7 +16,7 @@ from .errors import HarnessError
 from .kconfig import configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
-from .source import GIT_ID, KernelTree, worktree_fingerprint
+from .source import GIT_ID, KernelTree, tree_lock, worktree_fingerprint
 
 STAMP = ".pt-harness-built"
 CONFIG_STAMP = ".pt-harness-config"
@@ -79,6 +79,13 @@ def kbuild_command(tree: KernelTree, out: Path, arch: Arch) -> tuple[dict[str, s
     return env, make
 
 
+def check_out(tree: KernelTree, commit: str) -> None:
+    """Switch a harness tree's working tree to `commit`; the caller holds
+    tree_lock(tree) for as long as it needs the tree to stay there."""
+    run_capture(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
+                what=f"git checkout {commit[:12]}")
+
+
 def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
           label: str, out: Path | None = None) -> BuiltKernel:
     """Build `commit` of `tree` (for a user tree: its working tree) for `arch`.
@@ -104,13 +111,12 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
         say(f"kbuild {label}/{arch.name}: up to date ({out.name})")
         return BuiltKernel(arch, image, out, key, log, rebuilt=False)
 
-    lock = tree.path.parent / ".git-tree.lock" if tree.scratch else out / ".lock"
+    lock = tree_lock(tree) if tree.scratch else out / ".lock"
     with locked(lock), step(f"kbuild {label}/{arch.name}"):
         log.write_text("")
         stamp.unlink(missing_ok=True)
         if tree.scratch:
-            run_capture(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
-                        what=f"git checkout {commit[:12]}")
+            check_out(tree, commit)
         config_key = key_of([file_digest(f) for f in fragments])
         cstamp = out / CONFIG_STAMP
         if not (out / ".config").exists() or not cstamp.exists() \

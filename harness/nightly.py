@@ -35,11 +35,11 @@ from .job import (
     resolve_inputs,
     run_matrix,
 )
-from .kbuild import build
+from .kbuild import build, check_out
 from .progress import say
 from .results import ERROR, FAILED, PASSED, Check, Suite
 from .series import Series, apply
-from .source import BASE_BRANCH, GIT_ID, KernelTree
+from .source import BASE_BRANCH, KernelTree, tree_lock
 from .w1 import w1_check
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
@@ -71,8 +71,8 @@ def checkpatch_verdict(name: str, output: str, patch_text: str) -> Check:
     accepted = sorted({kind for level, kind in findings if level != "ERROR" and kind in justified})
     if accepted:
         props["justified"] = " ".join(accepted)
-    if errors == warnings == checks == 0 or (not open_ and len(findings) == errors + warnings
-                                             + checks):
+    # Clean, or every finding justified (and every counted one parsed).
+    if not open_ and len(findings) == errors + warnings + checks:
         return Check(name, PASSED, properties=props)
     return Check(name, FAILED, message=f"{errors} errors, {warnings} warnings, {checks} checks"
                  + (f" ({', '.join(sorted(set(open_)))})" if open_ else ""),
@@ -138,11 +138,10 @@ def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Serie
 def _w1(tree: KernelTree, commit: str, arch: Arch, walk_dir: Path, name: str,
         log: Path) -> Check:
     """W=1 on the patch's files, with the patch's commit checked out (under
-    the tree lock: another run may be switching the same tree)."""
-    with locked(tree.path.parent / ".git-tree.lock"):
-        if tree.scratch:
-            subprocess.run(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
-                           check=True, capture_output=True)
+    the tree lock: another run may be switching the same tree). The walk
+    only runs on a harness tree: the series was applied to it."""
+    with locked(tree_lock(tree)):
+        check_out(tree, commit)
         return w1_check(name, tree, commit, arch, walk_dir, log)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from .cache import cache_root, key_of, locked, publishing
 from .errors import BadInput, StageFailed
 from .proc import run_capture
-from .source import BASE_BRANCH, GIT_ID, KernelTree
+from .source import BASE_BRANCH, GIT_ID, KernelTree, tree_lock
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def apply(tree: KernelTree, series: Series, log: Path) -> str:
     tip = rev_parse(tree.path, branch)
     if tip is not None:
         return tip
-    with locked(tree.path.parent / ".git-tree.lock"):
+    with locked(tree_lock(tree)):
         tip = rev_parse(tree.path, branch)
         if tip is not None:
             return tip

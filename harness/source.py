@@ -33,6 +33,12 @@ class KernelTree:
     scratch: bool       # a harness-owned git repo on which series may be applied
 
 
+def tree_lock(tree: KernelTree) -> Path:
+    """The lock held by whatever moves a harness tree's branches or HEAD
+    (`git am` of a series, the checkout before a build) until it is done."""
+    return tree.path.parent / ".git-tree.lock"
+
+
 def kernel_version(tree: Path) -> str:
     """VERSION.PATCHLEVEL.SUBLEVEL+EXTRAVERSION from the top Makefile."""
     try:
