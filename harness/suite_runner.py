@@ -28,7 +28,7 @@ from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
 from .vm import VM
-from .workload_runner import NO_MODES, SYSFS_MODE, case_name, run_workload, setup_mode
+from .workload_runner import NO_MODES, case_name, has_modes, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
 DISK_MB = 256
@@ -157,8 +157,7 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     if plan.overhead is not None:
         _run_overhead(plan.overhead, suite, run, vm, guest)
     if selftest is not None and not vm.alive():
-        save(suite, run, Check("kselftest:pt_reclaim", ERROR, message="guest is gone",
-                               detail=console.tail(vm.spec.console_log)))
+        save(suite, run, _gone("kselftest:pt_reclaim", vm))
     elif selftest is not None:
         say(f"{suite.name}: kselftest pt_reclaim")
         for check in run_selftest(guest, selftest, vm.spec.console_log, run.suite_dir(suite)):
@@ -181,8 +180,7 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
         for w in plan.workloads:
             name = case_name(w, mode, r)
             if not vm.alive():
-                save(suite, run, Check(name, ERROR, message="guest is gone",
-                                       detail=console.tail(vm.spec.console_log)))
+                save(suite, run, _gone(name, vm))
                 continue
             say(f"{suite.name}: {name}")
             check = run_workload(guest, w, mode, list(plan.expectations),
@@ -190,17 +188,22 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
             save(suite, run, check)
 
 
+def _gone(name: str, vm: VM) -> Check:
+    """The check for a step the guest did not live to run."""
+    return Check(name, ERROR, message="guest is gone", detail=console.tail(vm.spec.console_log))
+
+
 def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
                   guest: Guest) -> None:
     if not vm.alive():
-        save(suite, run, Check(OVERHEAD_CHECK, ERROR, message="guest is gone"))
+        save(suite, run, _gone(OVERHEAD_CHECK, vm))
         return
     try:
-        has_modes = guest.run(f"test -e {SYSFS_MODE}", timeout=30).exit_status == 0
+        scanner = has_modes(guest)
     except GuestError as e:
         save(suite, run, Check(OVERHEAD_CHECK, ERROR, message=str(e)))
         return
-    if not has_modes:
+    if not scanner:
         save(suite, run, Check(OVERHEAD_CHECK, SKIPPED, message=NO_MODES))
         return
     say(f"{suite.name}: {OVERHEAD_CHECK} ({overhead.rounds} rounds of never/always)")

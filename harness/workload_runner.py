@@ -42,11 +42,15 @@ def guest_command(w: Workload, mode: Mode, samples: str) -> str:
 NO_MODES = "kernel has no /sys/kernel/mm/pt_reclaim (MADV_PT_RECLAIM only)"
 
 
+def has_modes(guest: Guest) -> bool:
+    """Whether the guest's kernel has the scanner and its modes."""
+    return guest.run(f"test -e {SYSFS_MODE}", timeout=30).exit_status == 0
+
+
 def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str]) -> str:
     """Put the guest in `mode`; return "" or what went wrong (NO_MODES when
     the kernel carries MADV_PT_RECLAIM but not the scanner and its modes)."""
-    if mode.kernel == "patched" and \
-            guest.run(f"test -e {SYSFS_MODE}", timeout=30).exit_status != 0:
+    if mode.kernel == "patched" and not has_modes(guest):
         # The synchronous advice needs no mode; everything else does.
         return "" if mode.sysfs == "madvise" and not mode.prctl else NO_MODES
     cmds = []
