@@ -5,47 +5,27 @@ kernel build is replaced by a function that fails where a real arm64
 build would, because this test is about the walk's bookkeeping, not about
 make. The real builds run in `pt-harness nightly` itself."""
 
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from gitrepo import commit_edits, git
 
 from harness import nightly
 from harness.arches import ARM64, X86_64
 from harness.job import RunOptions, begin
 from harness.results import FAILED, PASSED, Check
 from harness.series import load_series
-from harness.source import BASE_BRANCH, GIT_ID, KernelTree
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> KernelTree:
-    repo = tmp_path / "src" / "linux"
-    (repo / "mm").mkdir(parents=True)
-    (repo / "mm" / "memory.c").write_text("int a;\nint b;\nint c;\n")
-    git(repo, "init", "-q", "-b", BASE_BRANCH)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    return KernelTree(repo, "test", "k", scratch=True)
+from harness.source import BASE_BRANCH, KernelTree
 
 
 def test_patch_that_breaks_arm64_only(tree: KernelTree, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     pdir = tmp_path / "series"
-    git(tree.path, "checkout", "-q", "-b", "topic", BASE_BRANCH)
-    f = tree.path / "mm" / "memory.c"
-    for old, new, name in (("int a;", "int a1;", "fine"),
-                           ("int b;", "int arm64_breaker;", "breaks-arm64"),
-                           ("int c;", "int c1;", "fine-again")):
-        f.write_text(f.read_text().replace(old, new))
-        git(tree.path, "commit", "-q", "-am", f"mm: {name}")
+    commit_edits(tree, "topic", [("int a;", "int a1;", "mm: fine"),
+                                 ("int b;", "int arm64_breaker;", "mm: breaks-arm64"),
+                                 ("int c;", "int c1;", "mm: fine-again")])
     git(tree.path, "format-patch", "-q", "-o", str(pdir), f"{BASE_BRANCH}..topic")
     git(tree.path, "checkout", "-q", BASE_BRANCH)
     (pdir / "series").write_text("\n".join(p.name for p in sorted(pdir.glob("*.patch"))))
@@ -87,12 +67,8 @@ def test_base_moved_is_said_plainly(tree: KernelTree, tmp_path: Path,
     the file that no longer apply, and still writes its report."""
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     pdir = tmp_path / "series"
-    git(tree.path, "checkout", "-q", "-b", "old-base", BASE_BRANCH)
-    f = tree.path / "mm" / "memory.c"
-    f.write_text("int a;\nint old;\nint c;\n")
-    git(tree.path, "commit", "-q", "-am", "the base as it was")
-    f.write_text("int a;\nint old2;\nint c;\n")
-    git(tree.path, "commit", "-q", "-am", "mm: change old")
+    commit_edits(tree, "old-base", [("int b;", "int old;", "the base as it was"),
+                                    ("int old;", "int old2;", "mm: change old")])
     git(tree.path, "format-patch", "-q", "-1", "-o", str(pdir))
     git(tree.path, "checkout", "-q", BASE_BRANCH)
     (pdir / "series").write_text("".join(p.name + "\n" for p in sorted(pdir.glob("*.patch"))))

@@ -1,29 +1,13 @@
 """series.apply against a real (tiny) git repository."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from gitrepo import commit_edits, git
 
 from harness.errors import StageFailed
 from harness.series import Series, apply, load_series
-from harness.source import BASE_BRANCH, GIT_ID, KernelTree
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> KernelTree:
-    repo = tmp_path / "src" / "linux"
-    (repo / "mm").mkdir(parents=True)
-    (repo / "mm" / "memory.c").write_text("int a;\nint b;\nint c;\n")
-    git(repo, "init", "-q", "-b", BASE_BRANCH)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    return KernelTree(repo, "test", "k", scratch=True)
+from harness.source import BASE_BRANCH, KernelTree
 
 
 def make_patch(tree: KernelTree, out: Path, old: str, new: str, name: str) -> None:
@@ -66,11 +50,8 @@ def test_patch_that_does_not_apply_is_named(tree: KernelTree, tmp_path: Path) ->
 def test_mbox_with_cover_letter(tree: KernelTree, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
-    git(tree.path, "checkout", "-q", "-b", "topic", BASE_BRANCH)
-    for old, new in (("int a;", "int a1;"), ("int c;", "int c1;")):
-        f = tree.path / "mm" / "memory.c"
-        f.write_text(f.read_text().replace(old, new))
-        git(tree.path, "commit", "-q", "-am", f"mm: {new}")
+    commit_edits(tree, "topic", [("int a;", "int a1;", "mm: int a1;"),
+                                 ("int c;", "int c1;", "mm: int c1;")])
     mbox = tmp_path / "v2.mbox"
     mbox.write_text(git(tree.path, "format-patch", "--stdout", "--cover-letter",
                         f"{BASE_BRANCH}..topic"))
@@ -111,11 +92,8 @@ def test_git_range_becomes_a_series_on_its_base(tree: KernelTree, tmp_path: Path
     from harness.series import load_range
     from harness.source import scratch_copy
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
-    git(tree.path, "checkout", "-q", "-b", "topic", BASE_BRANCH)
-    for old, new in (("int a;", "int a1;"), ("int b;", "int b1;")):
-        f = tree.path / "mm" / "memory.c"
-        f.write_text(f.read_text().replace(old, new))
-        git(tree.path, "commit", "-q", "-am", f"mm: {new}")
+    commit_edits(tree, "topic", [("int a;", "int a1;", "mm: int a1;"),
+                                 ("int b;", "int b1;", "mm: int b1;")])
     (tree.path / "mm" / "memory.c").write_text("uncommitted\n")    # must not leak in
     user = KernelTree(tree.path, "test", "user", scratch=False)
     series, base = load_range(tree.path, f"{BASE_BRANCH}..topic")
