@@ -5,11 +5,11 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 
+from .overhead import CHECK_NAME as OVERHEAD_CHECK
 from .report_data import RunData, WorkloadResult
 from .results import FAILED, PASSED
 
 MAX_COLUMNS = 75
-OVERHEAD_CHECK = "overhead:scanner"
 OVERHEAD_WORKLOAD = "fault-loop"     # a benchmark: no place in the table of figures
 
 
