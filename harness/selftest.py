@@ -21,6 +21,7 @@ from .source import KernelTree, tree_file
 SELFTEST = "tools/testing/selftests/mm/pt_reclaim.c"
 GUEST_PATH = "/tmp/pt_reclaim"
 TIMEOUT = 600.0
+CHECK_NAME = "kselftest:pt_reclaim"     # the whole test; each case adds its own
 
 
 def has_selftest(tree: KernelTree, commit: str) -> bool:
@@ -77,7 +78,7 @@ def run_selftest(guest: Guest, binary: Path, console_log: Path,
         guest.put(binary.read_bytes(), GUEST_PATH, mode="0755")
         r = guest.run(f"{GUEST_PATH} 2>&1", timeout=TIMEOUT)
     except GuestError as e:
-        return [Check("kselftest:pt_reclaim", ERROR, message=str(e),
+        return [Check(CHECK_NAME, ERROR, message=str(e),
                       detail=console.tail(console_log))]
     if out_dir is not None:      # the raw KTAP, diagnostics and all
         (out_dir / "kselftest-pt_reclaim.ktap").write_text(r.stdout)
@@ -100,7 +101,7 @@ def ktap_checks(output: str, exit_status: int, timed_out: bool, seconds: float,
         else:
             status = PASSED if case.status != XFAIL else SKIPPED
             checks.append(Check(name, status, properties=props))
-    whole = "kselftest:pt_reclaim"
+    whole = CHECK_NAME
     if timed_out:
         checks.append(Check(whole, ERROR, seconds, f"timed out after {TIMEOUT:.0f}s",
                             output[-3000:] + "\n" + console.tail(console_log)))

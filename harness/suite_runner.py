@@ -25,6 +25,7 @@ from .overhead import CHECK_NAME as OVERHEAD_CHECK
 from .overhead import OverheadPlan, run_overhead
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
+from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
 from .vm import VM
@@ -157,7 +158,7 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     if plan.overhead is not None:
         _run_overhead(plan.overhead, suite, run, vm, guest)
     if selftest is not None and not vm.alive():
-        save(suite, run, _gone("kselftest:pt_reclaim", vm))
+        save(suite, run, _gone(SELFTEST_CHECK, vm))
     elif selftest is not None:
         say(f"{suite.name}: kselftest pt_reclaim")
         for check in run_selftest(guest, selftest, vm.spec.console_log, run.suite_dir(suite)):
