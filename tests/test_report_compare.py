@@ -61,6 +61,7 @@ def test_coverage_within_threshold_does_not_regress(tmp_path: Path) -> None:
      "run_ms"),
     ("base-x86_64", "boot", props(boot_to_ssh_s="9.90"), "boot_to_ssh_s"),
     ("pt-reclaim-x86_64", "console", props(splats="2"), "splats"),
+    ("pt-reclaim-x86_64", "overhead:scanner", props(ratio_median="1.450"), "ratio_median"),
     ("pt-reclaim-x86_64", "workload:dontneed-small[never]",
      lambda c: c.update(status="failed", message="exit status 139"), "status"),
 ])
@@ -73,6 +74,10 @@ def test_each_threshold(tmp_path: Path, suite: str, check: str, edit: Edit,
 def test_small_rises_do_not_regress(tmp_path: Path) -> None:
     b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[madvise]",
                 props(run_ms="1200.000"))
+    assert not compare(SAMPLE, b).regressed
+    # 1.035 -> 1.35 (+30%): the night-to-night noise of the TCG benchmark.
+    b = variant(tmp_path, "pt-reclaim-x86_64", "overhead:scanner",
+                props(ratio_median="1.350"), name="c")
     assert not compare(SAMPLE, b).regressed
 
 
