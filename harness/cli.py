@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="your kernel tree, used as it is (uncommitted changes included)")
     c.add_argument("--series", type=Path, metavar="DIR",
                    help="apply this series on a copy first (default: nothing applied)")
+    c.add_argument("--overhead", action="store_true",
+                   help="also run the scanner-cost benchmark (about 40 s per arch)")
     for opt in (r, c):
         _common(opt, with_arch=opt is c)
 
@@ -104,6 +106,10 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
     p.add_argument("--no-overhead", action="store_true",
                    help="skip the scanner-cost benchmark (on by default for patched "
                         "kernels unless --mode narrows the modes)")
+    p.add_argument("--parallel", type=int, metavar="N",
+                   help="suites (arches) of one kernel run at once (default: all of "
+                        "them for check, 1 for run and nightly, whose scanner-cost "
+                        "figures want the host to themselves)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run every mode's workloads N times in the same boot (soak)")
     p.add_argument("--catalog", type=Path, metavar="TOML",
@@ -122,6 +128,12 @@ def parse_knobs(items: list[str]) -> tuple[tuple[str, str], ...]:
                            f"{', '.join(KNOBS)}")
         out.append((name, value))
     return tuple(out)
+
+
+def _parallel(given: int | None, check: bool) -> int:
+    if given is not None and given < 1:
+        raise BadInput(f"--parallel {given}: expected a number of suites, 1 or more")
+    return given or (len(DEFAULT_ARCHES) if check else 1)
 
 
 def _run_dir(path: Path) -> Path:
@@ -144,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                 commit_range=args.commit_range,
                 results=args.results.resolve() if args.results else None,
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob),
-                overhead=not args.no_overhead and not args.mode),
+                overhead=not args.no_overhead and not args.mode,
+                parallel=_parallel(args.parallel, False)),
                 with_debug=not args.no_debug)
         if args.command == "plan":
             arches = tuple(get_arch(a).name for a in (args.arch or DEFAULT_ARCHES))
@@ -176,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
                 extra_fragments=tuple(p.resolve() for p in args.config),
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob),
                 repeat=max(1, args.repeat),
-                overhead=not args.no_overhead and not args.mode)
+                # The developer loop leaves the 40 s benchmark out unless asked.
+                overhead=(args.overhead if check else not args.no_overhead)
+                and not args.mode,
+                parallel=_parallel(args.parallel, check))
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):

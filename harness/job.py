@@ -10,7 +10,9 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from . import summary
 from .arches import Arch
 from .catalog import Workload
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
+from .fanout import run_all, save_lock
 from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, modes_for
 from .overhead import load_overhead
@@ -48,6 +51,7 @@ class RunOptions:
     knobs: tuple[tuple[str, str], ...] = ()
     repeat: int = 1                      # rounds of the workloads per mode (soak)
     overhead: bool = True                # scanner-cost benchmark on patched kernels
+    parallel: int = 1                    # suites (arches) of one kernel run at once
 
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -118,9 +122,10 @@ class RunState:
     started: float = field(default_factory=time.monotonic)
 
     def save(self) -> None:
-        write_junit(self.suites, self.rundir.path / "junit.xml")
-        self.meta["seconds"] = round(time.monotonic() - self.started, 1)
-        self.rundir.save_meta(self.meta)
+        with save_lock:           # suites may finish in parallel (fanout)
+            write_junit(self.suites, self.rundir.path / "junit.xml")
+            self.meta["seconds"] = round(time.monotonic() - self.started, 1)
+            self.rundir.save_meta(self.meta)
 
 
 def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
@@ -140,11 +145,14 @@ def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
 
 def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                kernels: list[Series]) -> None:
-    """Every (kernel, arch) suite; JUnit and run.json rewritten after each."""
+    """Every (kernel, arch) suite; JUnit and run.json rewritten after each.
+    The arches of one kernel run `opts.parallel` at a time; kernels one after
+    the other (a harness tree holds one commit at a time)."""
     expectations = load_expectations()
     state.meta["kernel_version"] = tree.version
     for series in kernels:
         commit, apply_error = _apply(tree, series, state.rundir)
+        tasks: list[Callable[[], None]] = []
         for arch in opts.arches:
             label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
             suite = Suite(label, arch.name, tree.version,
@@ -159,8 +167,13 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                              opts.workloads, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
                              load_overhead() if kind == PATCHED and opts.overhead else None)
-            run_suite(plan, suite, state.rundir)
-            state.save()
+            tasks.append(partial(_run_and_save, plan, suite, state))
+        run_all(tasks, opts.parallel)
+
+
+def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:
+    run_suite(plan, suite, state.rundir)
+    state.save()
 
 
 def finish(state: RunState) -> int:

@@ -44,7 +44,9 @@ def require(tool: str, package: str) -> str:
 def spawn(argv: Sequence[str], *, stdout: int | IO[Any] | None = subprocess.DEVNULL,
           stderr: int | IO[Any] | None = subprocess.STDOUT, cwd: Path | None = None,
           env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start a long-lived child (QEMU) that kill_all() will reap."""
+    """Start a long-lived child (QEMU) that kill_all() will reap; none
+    after an interrupt (a suite in another thread may be about to boot)."""
+    check_interrupted()
     p = subprocess.Popen(list(argv), stdout=stdout, stderr=stderr, cwd=cwd,
                          env=dict(env) if env is not None else None,
                          stdin=subprocess.DEVNULL, start_new_session=True)
@@ -81,6 +83,7 @@ def run_logged(argv: Sequence[str], log: Path, *, what: str, cwd: Path | None = 
 
     With `heartbeat`, print the elapsed time and the log's last line every
     that many seconds, so a ten-minute build does not look hung."""
+    check_interrupted()
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab" if append else "wb") as out:
         out.write(("$ " + " ".join(argv) + "\n").encode())

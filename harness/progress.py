@@ -7,7 +7,9 @@ from contextlib import contextmanager
 
 
 def say(message: str) -> None:
-    print(f"[pt-harness] {message}", file=sys.stderr, flush=True)
+    # One write per line: suites running in threads must not split lines.
+    sys.stderr.write(f"[pt-harness] {message}\n")
+    sys.stderr.flush()
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import console
+from . import console, proc
 from .arches import Arch
 from .boot import booted
 from .catalog import Workload
@@ -180,6 +180,7 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
     for r in range(plan.repeat):
         for w in plan.workloads:
             name = case_name(w, mode, r)
+            proc.check_interrupted()     # the other suite's thread saw Ctrl-C
             if not vm.alive():
                 save(suite, run, _gone(name, vm))
                 continue

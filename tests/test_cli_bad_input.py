@@ -28,6 +28,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     (["check", "--kernel-src", "/tmp"], "not a kernel tree"),
     (["run", "--range", "v7.2..v7.3"], "--range BASE..TIP needs --kernel-src"),
     (["nightly", "--range", "v7.2..v7.3"], "--range BASE..TIP needs --kernel-src"),
+    (["run", "--parallel", "0"], "--parallel 0: expected a number of suites"),
 ])
 def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
     r = cli(*args, "--results", str(tmp_path)) if args[0] != "shell" else cli(*args)
