@@ -22,7 +22,7 @@ from pathlib import Path
 from .arches import Arch
 from .cache import cache_root, locked
 from .compare import compare
-from .errors import EXIT_CHECKS_FAILED, EXIT_OK
+from .errors import EXIT_CHECKS_FAILED
 from .history import last_good, open_db, record
 from .job import (
     CONFIGS,
@@ -167,15 +167,19 @@ def nightly(opts: RunOptions, with_debug: bool = True) -> int:
 
 def _history(state: RunState, series: Series, tree: KernelTree, status: int) -> int:
     db = open_db(state.rundir.path.parent / "history.sqlite")
-    previous = last_good(db, series.key, tree.version, before=state.rundir.run_id)
+    previous = last_good(db, state.rundir.path, tree.version)
     record(db, state.rundir.path, series.key)
     if previous is None:
-        say("nightly: no earlier good run of this series on this base to compare with")
+        say("nightly: no earlier good run of this series on this base and suites "
+            "to compare with")
         return status
-    result = compare(previous, state.rundir.path)
-    (state.rundir.path / "compare.txt").write_text(result.render() + "\n")
+    same = "the same patches" if previous.series_key == series.key else "other patches"
+    say(f"nightly: comparing with {previous.path.name} ({same})")
+    result = compare(previous.path, state.rundir.path)
+    (state.rundir.path / "compare.txt").write_text(
+        f"last good run: {previous.path} ({same})\n" + result.render() + "\n")
     print(result.render())
     if result.regressed:
-        say(f"nightly: {len(result.regressions)} regression(s) since {previous.name}")
+        say(f"nightly: {len(result.regressions)} regression(s) since {previous.path.name}")
         return EXIT_CHECKS_FAILED
-    return status if status != EXIT_OK else EXIT_OK
+    return status
