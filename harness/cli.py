@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                 # The developer loop leaves the 40 s benchmark out unless asked.
                 overhead=(args.overhead if check else not args.no_overhead)
                 and not args.mode,
-                parallel=_parallel(args.parallel, check))
+                parallel=_parallel(args.parallel, check),
+                screenshot=not check)     # Chromium costs seconds of the loop
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):

@@ -88,7 +88,7 @@ def image_key(arch: Arch, versions: list[str], workloads: Path) -> str:
 def build_image(arch: Arch) -> GuestImage:
     repo = AptRepo(GUEST_SUITE, arch.debian_arch)
     packages = [row[0] for row in read_list(GUEST_DIR / "packages")]
-    versions = [f"{p}={repo.version(p)}" for p in packages]
+    versions = [f"{p}={v}" for p, v in repo.versions(packages).items()]
     workloads = build_workloads(arch)
     key = image_key(arch, versions, workloads)
     out = cache_root() / "images" / f"{arch.name}-{key}"

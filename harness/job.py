@@ -52,6 +52,7 @@ class RunOptions:
     repeat: int = 1                      # rounds of the workloads per mode (soak)
     overhead: bool = True                # scanner-cost benchmark on patched kernels
     parallel: int = 1                    # suites (arches) of one kernel run at once
+    screenshot: bool = True              # report.png by headless Chromium (seconds)
 
 
 def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
@@ -176,9 +177,9 @@ def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:
     state.save()
 
 
-def finish(state: RunState) -> int:
+def finish(state: RunState, with_screenshot: bool = True) -> int:
     state.save()
-    _reports(state.rundir)
+    _reports(state.rundir, with_screenshot)
     print(summary.render(state.rundir, state.suites, state.meta))
     ok = state.suites and all(s.ok for s in state.suites)
     return EXIT_OK if ok else EXIT_CHECKS_FAILED
@@ -191,15 +192,15 @@ def run(opts: RunOptions) -> int:
         run_matrix(state, opts, inputs.tree(), inputs.kernels)
     finally:
         state.save()
-    return finish(state)
+    return finish(state, opts.screenshot)
 
 
-def _reports(rundir: RunDir) -> None:
+def _reports(rundir: RunDir, with_screenshot: bool) -> None:
     """HTML, text and a screenshot of the HTML; a report failure must not
     turn a finished run into a harness error, so it is only said."""
     try:
         paths = render_all(rundir.path)
-        shot = screenshot(rundir.path)
+        shot = screenshot(rundir.path) if with_screenshot else None
         say("reports: " + ", ".join(p.name for p in [*paths, *([shot] if shot else [])]))
     except Exception as e:   # noqa: BLE001 - reported, the raw results are kept
         say(f"reports: could not render ({type(e).__name__}: {e}); "
