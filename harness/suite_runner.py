@@ -187,6 +187,9 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
             say(f"{suite.name}: {name}")
             check = run_workload(guest, w, mode, list(plan.expectations),
                                  run.suite_dir(suite), vm.spec.console_log, r)
+            # Cut short by Ctrl-C (its guest killed under it): not a result,
+            # as in a run without threads, where the interrupt unwinds first.
+            proc.check_interrupted()
             save(suite, run, check)
 
 

@@ -24,9 +24,13 @@ SUITE_DIR = "pt-reclaim-x86_64"
 MODE = "never"
 
 
-def start(results: Path, *workloads: str) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "harness.cli", "run", "--arch", "x86_64", *KERNEL_ARGS,
-            "--catalog", str(CATALOG), "--results", str(results)]
+def start(results: Path, *workloads: str,
+          arches: tuple[str, ...] = ("x86_64",)) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "harness.cli", "run", *KERNEL_ARGS,
+            "--catalog", str(CATALOG), "--results", str(results),
+            "--parallel", str(len(arches))]
+    for arch in arches:
+        argv += ["--arch", arch]
     for w in workloads:
         argv += ["--workload", w]
     return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -131,6 +135,35 @@ def test_sigterm_stops_cleanly_and_keeps_results(tmp_path: Path) -> None:
     c = checks(tmp_path)
     assert c["boot"]["status"] == "passed"
     assert qemus_under(tmp_path) == []
+
+
+def test_ctrl_c_with_both_arches_side_by_side(tmp_path: Path) -> None:
+    """Two suites in two threads, both guests up and busy: Ctrl-C stops both
+    QEMUs at once, the threads unwind, and what was recorded stays."""
+    p = start(tmp_path, "slow", arches=("x86_64", "arm64"))
+    deadline = time.monotonic() + 900
+    booted: list[Path] = []
+    while len(booted) < 2:
+        assert p.poll() is None and time.monotonic() < deadline, "both guests never came up"
+        time.sleep(0.5)
+        booted = [f for f in tmp_path.glob("*/pt-reclaim-*/result.json")
+                  if '"boot"' in f.read_text()]
+    time.sleep(2)
+    assert len(qemus_under(tmp_path)) == 2        # really side by side
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    rc, out = finish(p, limit=60)
+    assert rc == 130 and "interrupted" in out
+    assert time.monotonic() - t0 < 30
+    assert qemus_under(tmp_path) == []
+    for f in booted:
+        c = {c["name"]: c for c in json.loads(f.read_text())["checks"]}
+        assert c["boot"]["status"] == "passed"
+        # Stopped, not misreported: the workload Ctrl-C cut short is no result.
+        assert f"workload:slow[{MODE}]" not in c or c[f"workload:slow[{MODE}]"]["status"] != \
+            "passed"
+    (run,) = list(tmp_path.iterdir())
+    assert (run / "junit.xml").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
