@@ -4,8 +4,9 @@
 Measures, on this machine, with a developer tree made as a git clone of the
 cached Debian tree (so it is a real git tree the harness does not own):
 
-  1. cold:  first `check` of the tree, both arches (builds from scratch,
-            ccache may already be warm from earlier runs: says so);
+  1. first: first `check` of the tree in this benchmark, both arches (a
+            build from scratch if the tree was never built, else whatever
+            make finds to do since the last benchmark);
   2. warm:  the same command again with nothing changed;
   3. touch: after appending a comment to one file in mm/;
   4. boot:  boot-to-SSH seconds per arch, from the runs' JUnit.
@@ -72,7 +73,7 @@ def main() -> int:
     results = Path("/tmp/pt-bench-results")
     results.mkdir(exist_ok=True)
     figures = {}
-    for label in ("cold", "warm"):
+    for label in ("first", "warm"):
         secs, rc, run = timed_check(args.tree, results, args.workload, args.arch)
         figures[label] = (secs, rc, run)
     f = args.tree / "mm" / "madvise.c"
