@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 overhead=(args.overhead if check else not args.no_overhead)
                 and not args.mode,
                 parallel=_parallel(args.parallel, check),
-                screenshot=not check)     # Chromium costs seconds of the loop
+                screenshot=not check,     # Chromium costs seconds of the loop
+                debuginfo=check)
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):

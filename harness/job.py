@@ -53,10 +53,16 @@ class RunOptions:
     overhead: bool = True                # scanner-cost benchmark on patched kernels
     parallel: int = 1                    # suites (arches) of one kernel run at once
     screenshot: bool = True              # report.png by headless Chromium (seconds)
+    debuginfo: bool = False              # DWARF line tables for decoded splats (check)
 
 
-def fragments_for(arch: Arch, extra: tuple[Path, ...]) -> tuple[Path, ...]:
-    return (CONFIGS / "base.config", CONFIGS / arch.config_fragment, *extra)
+def fragments_for(arch: Arch, extra: tuple[Path, ...],
+                  debuginfo: bool = False) -> tuple[Path, ...]:
+    """The kconfig fragments of a build. `debuginfo` (the developer's
+    check) adds line tables, so a splat decodes to a line of their source;
+    the default job does without, its builds being the ones paid cold."""
+    return (CONFIGS / "base.config", CONFIGS / arch.config_fragment,
+            *((CONFIGS / "debuginfo.config",) if debuginfo else ()), *extra)
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,8 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                                 detail=apply_error))
             kind = PATCHED if commit and carries_series(tree, commit) else BASE
             modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
-            plan = SuitePlan(tree, commit, arch, fragments_for(arch, opts.extra_fragments),
+            plan = SuitePlan(tree, commit, arch,
+                             fragments_for(arch, opts.extra_fragments, opts.debuginfo),
                              opts.workloads, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
                              load_overhead() if kind == PATCHED and opts.overhead else None)

@@ -41,7 +41,9 @@ def shell(arch: Arch, kernel_src: Path | None, series_dir: Path | None, base: bo
     out.mkdir()
     commit = "worktree" if series.empty and not tree.scratch else \
         apply(tree, series, out / "apply.log")
-    kernel = build(tree, commit, arch, list(fragments_for(arch, ())), series.name)
+    # A developer's tree gets check's fragments, so shell boots check's build.
+    fragments = fragments_for(arch, (), debuginfo=kernel_src is not None)
+    kernel = build(tree, commit, arch, list(fragments), series.name)
     image = build_image(arch)
     with booted(kernel, image, out, keep=keep) as (vm, guest):
         with step(f"boot {series.name}/{arch.name} ({vm.accel})"):
