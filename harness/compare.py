@@ -3,7 +3,7 @@ figures from each, the change, and whether B regressed from A beyond the
 thresholds in data/thresholds.toml."""
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import BadInput
@@ -24,6 +24,13 @@ class Metric:
     max_change: float | None    # None: shown, never judged
     relative: bool = False
     min_value: float = 0.0
+    not_judged: tuple[str, ...] = ()   # check-name prefixes whose figure is only shown
+
+    def for_check(self, name: str) -> "Metric":
+        """The metric as it applies to check `name`."""
+        if any(name.startswith(p) for p in self.not_judged):
+            return replace(self, max_change=None)
+        return self
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,8 @@ def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
             metrics.append(Metric(name, str(spec.get("checks", "")), worse,
                                   None if limit is None else float(limit),
                                   bool(spec.get("relative", False)),
-                                  float(spec.get("min_value", 0.0))))
+                                  float(spec.get("min_value", 0.0)),
+                                  tuple(str(x) for x in spec.get("not_judged", []))))
     except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError, AttributeError) as e:
         raise BadInput(f"{path}: {e}") from None
     status = raw.get("status", {})
@@ -155,7 +163,7 @@ def compare_checks(ra: RunData, sa: Suite, rb: RunData, sb: Suite,
             va, vb = _value(ra, sa, ca, m.name), _value(rb, sb, cb, m.name)
             if va is None or vb is None:
                 continue
-            change, bad, why = judge_metric(m, va, vb)
+            change, bad, why = judge_metric(m.for_check(cb.name), va, vb)
             changes.append(Change(label, cb.name, m.name, f"{va:g}", f"{vb:g}", change, bad, why))
     names_b = {c.name for c in sb.checks}
     notes += [f"{label} {c.name}: only in A ({c.status})" for c in sa.checks

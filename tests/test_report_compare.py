@@ -57,11 +57,11 @@ def test_coverage_within_threshold_does_not_regress(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suite,check,edit,metric", [
-    ("pt-reclaim-x86_64", "workload:dontneed-small[madvise]", props(run_ms="1300.000"),
+    ("pt-reclaim-x86_64", "workload:dontneed-small[madvise]", props(run_ms="2600.000"),
      "run_ms"),
     ("base-x86_64", "boot", props(boot_to_ssh_s="9.90"), "boot_to_ssh_s"),
     ("pt-reclaim-x86_64", "console", props(splats="2"), "splats"),
-    ("pt-reclaim-x86_64", "overhead:scanner", props(ratio_median="1.450"), "ratio_median"),
+    ("pt-reclaim-x86_64", "overhead:scanner", props(ratio_median="1.900"), "ratio_median"),
     ("pt-reclaim-x86_64", "workload:dontneed-small[never]",
      lambda c: c.update(status="failed", message="exit status 139"), "status"),
 ])
@@ -73,12 +73,30 @@ def test_each_threshold(tmp_path: Path, suite: str, check: str, edit: Edit,
 
 def test_small_rises_do_not_regress(tmp_path: Path) -> None:
     b = variant(tmp_path, "pt-reclaim-x86_64", "workload:dontneed-small[madvise]",
-                props(run_ms="1200.000"))
-    assert not compare(SAMPLE, b).regressed
-    # 1.035 -> 1.35 (+30%): the night-to-night noise of the TCG benchmark.
+                props(run_ms="2000.000"))
+    assert not compare(SAMPLE, b).regressed       # 2x: measured night-to-night noise
+    # 1.035 -> 1.70 (+64%): the night-to-night noise of the TCG benchmark.
     b = variant(tmp_path, "pt-reclaim-x86_64", "overhead:scanner",
-                props(ratio_median="1.350"), name="c")
+                props(ratio_median="1.700"), name="c")
     assert not compare(SAMPLE, b).regressed
+
+
+def test_coverage_of_a_not_judged_workload_is_only_shown(tmp_path: Path) -> None:
+    """malloc-churn's coverage is glibc's doing: a drop is shown, not judged."""
+    def rename(c: dict[str, Any]) -> None:
+        c["name"] = "workload:malloc-churn[always]"
+
+    def rename_and_drop(c: dict[str, Any]) -> None:
+        rename(c)
+        c["properties"]["coverage"] = "0.500"
+    check = "workload:dontneed-small[always]"
+    a = variant(tmp_path, "pt-reclaim-x86_64", check, rename, name="a")
+    b = variant(tmp_path, "pt-reclaim-x86_64", check, rename_and_drop, name="b")
+    r = compare(a, b)
+    assert not r.regressed
+    [shown] = [c for c in r.changes
+               if c.check == "workload:malloc-churn[always]" and c.metric == "coverage"]
+    assert (shown.a, shown.b) == ("1", "0.5")
 
 
 def test_ns_per_fault_from_the_workload_records(tmp_path: Path) -> None:
@@ -111,7 +129,8 @@ def test_thresholds_are_data() -> None:
     th = load_thresholds()
     by_name = {m.name: m for m in th.metrics}
     assert by_name["coverage"].max_change == 0.02 and not by_name["coverage"].relative
-    assert by_name["run_ms"].max_change == 0.25 and by_name["run_ms"].relative
+    assert by_name["run_ms"].max_change == 1.5 and by_name["run_ms"].relative
+    assert "workload:malloc-churn" in by_name["coverage"].not_judged
     assert by_name["boot_to_ssh_s"].max_change == 0.50
     assert by_name["tables_left"].max_change is None
     assert th.passed_to_failed
