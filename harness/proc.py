@@ -83,7 +83,6 @@ def run_logged(argv: Sequence[str], log: Path, *, what: str, cwd: Path | None = 
 
     With `heartbeat`, print the elapsed time and the log's last line every
     that many seconds, so a ten-minute build does not look hung."""
-    check_interrupted()
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab" if append else "wb") as out:
         out.write(("$ " + " ".join(argv) + "\n").encode())
