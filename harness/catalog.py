@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInput
+from .modes import Mode
 
 CATALOG = Path(__file__).resolve().parent / "data" / "workloads.toml"
 GUEST_BIN = "/opt/pt/bin"
@@ -19,6 +20,16 @@ class Workload:
     default: bool
     reclaim: bool = False               # takes --reclaim / --wait-ms (mode args)
     needs: tuple[str, ...] = ()         # guest resources, e.g. "disk"
+    # The only modes it runs in (the scale workloads: not a 50 GB loop in
+    # every mode); () is every mode that is not opt_in.
+    modes: tuple[str, ...] = ()
+    # Figures someone published for this test (the seed RFC's), name ->
+    # value, carried into the case's JUnit properties as published_<name>
+    # and printed beside ours, labelled as theirs.
+    published: tuple[tuple[str, str], ...] = ()
+
+    def runs_in(self, mode: Mode) -> bool:
+        return mode.name in self.modes if self.modes else not mode.opt_in
 
     def guest_argv(self) -> list[str]:
         """Bare names are the workloads in the image; absolute paths are
@@ -40,7 +51,10 @@ def load_catalog(path: Path = CATALOG) -> dict[str, Workload]:
                                  timeout=float(spec.get("timeout", 300)),
                                  default=bool(spec.get("default", False)),
                                  reclaim=bool(spec.get("reclaim", False)),
-                                 needs=tuple(spec.get("needs", ())))
+                                 needs=tuple(spec.get("needs", ())),
+                                 modes=tuple(str(m) for m in spec.get("modes", ())),
+                                 published=tuple((str(k), str(v)) for k, v in
+                                                 dict(spec.get("published", {})).items()))
         except (KeyError, TypeError, ValueError) as e:
             raise BadInput(f"{path}: workload {name}: bad or missing field {e}") from None
     return out
@@ -55,3 +69,10 @@ def select(names: list[str] | None, catalog: dict[str, Workload] | None = None
     if unknown:
         raise BadInput(f"unknown workload {', '.join(unknown)}; known: {', '.join(cat)}")
     return [cat[n] for n in names]
+
+
+def idle_workloads(workloads: list[Workload], modes: list[Mode]) -> list[str]:
+    """What `--workload` named that runs in none of the modes `--mode`
+    named (a scale workload runs only in the modes its entry lists)."""
+    return [f"{w.name} (runs in {', '.join(w.modes)})" for w in workloads
+            if not any(w.runs_in(m) for m in modes)]

@@ -28,6 +28,8 @@ class Figures:
     coverage: float             # tables_freed / tables_emptied, 0..1
     run_ms: float
     reclaim_ms: float | None    # from emptied to the final record, if reclaim ran
+    # The wait for the scanner ended at its limit, the target not reached.
+    reclaim_timed_out: bool | None = None
 
     def properties(self) -> dict[str, str]:
         return {k: (f"{v:.3f}" if isinstance(v, float) else str(v))
@@ -49,16 +51,21 @@ def compute(records: list[dict[str, Any]]) -> Figures:
             raise KeyError(f"workload printed no '{needed}' record")
     base, pop, emp = phases["baseline"], phases["populated"], phases["emptied"]
     final = phases.get("reclaimed", emp)
-    made = max(0, (pop["vmpte_kb"] - base["vmpte_kb"]) // TABLE_KB)
+    # A workload whose tables come and go while it populates (the RFC's
+    # touch-then-free loop) never shows them all in VmPTE: it says how many
+    # it made.
+    made = int(pop.get("tables_made", max(0, (pop["vmpte_kb"] - base["vmpte_kb"]) // TABLE_KB)))
     left = max(0, (final["vmpte_kb"] - base["vmpte_kb"]) // TABLE_KB)
     freed = max(0, made - left)
     # Workloads that empty only some of their tables say how many; the
     # rest stay live by design and are not a reclaim miss.
     emptied = int(emp.get("tables_emptied", emp.get("empty_tables", made)))
     reclaim_ms: float | None = None
+    timed_out: bool | None = None
     if "reclaimed" in phases:
         fin = phases["reclaimed"]
         reclaim_ms = float(fin.get("since_emptied_ms", fin["t_ms"] - emp["t_ms"]))
+        timed_out = bool(fin["timed_out"]) if "timed_out" in fin else None
     return Figures(
         baseline_pagetables_kb=base["pagetables_kb"],
         populated_pagetables_kb=pop["pagetables_kb"],
@@ -75,4 +82,5 @@ def compute(records: list[dict[str, Any]]) -> Figures:
         coverage=min(1.0, freed / emptied) if emptied else 0.0,
         run_ms=float(max(r.get("t_ms", 0.0) for r in records)),
         reclaim_ms=reclaim_ms,
+        reclaim_timed_out=timed_out,
     )

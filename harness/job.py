@@ -18,11 +18,11 @@ from typing import Any
 
 from . import summary
 from .arches import Arch
-from .catalog import Workload
+from .catalog import Workload, idle_workloads
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .fanout import run_all, save_lock
 from .junit import write_junit
-from .modes import BASE, PATCHED, load_expectations, modes_for
+from .modes import BASE, PATCHED, load_expectations, load_modes, modes_for
 from .overhead import load_overhead
 from .progress import say
 from .reports import render_all, screenshot
@@ -139,6 +139,11 @@ def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
     """Validate what can be validated without downloads, then make the run
     directory; bad input never leaves an empty run behind."""
     modes_for(BASE, list(opts.modes))          # unknown --mode: an error now
+    idle = idle_workloads(list(opts.workloads), [m for m in load_modes().values()
+                                                 if m.name in opts.modes]) if opts.modes else []
+    if idle:
+        raise BadInput(f"nothing to run for workload {'; '.join(idle)} in mode "
+                       f"{', '.join(opts.modes)}")
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
     meta: dict[str, Any] = {

@@ -29,7 +29,14 @@ from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
 from .source import KernelTree
 from .vm import VM
-from .workload_runner import NO_MODES, case_name, has_modes, run_workload, setup_mode
+from .workload_runner import (
+    NO_MODES,
+    case_name,
+    has_modes,
+    read_knobs,
+    run_workload,
+    setup_mode,
+)
 
 SSH_TIMEOUT = 120.0
 DISK_MB = 256
@@ -48,9 +55,13 @@ class SuitePlan:
     repeat: int = 1             # rounds of every mode's workloads (soak)
     overhead: OverheadPlan | None = None   # the scanner-cost benchmark, patched only
 
+    def workloads_in(self, mode: Mode) -> list[Workload]:
+        """The workloads that run in `mode` (the catalog may restrict one)."""
+        return [w for w in self.workloads if w.runs_in(mode)]
+
     def case_names(self) -> list[str]:
         return [*(case_name(w, m, r) for m in self.modes for r in range(self.repeat)
-                  for w in self.workloads),
+                  for w in self.workloads_in(m)),
                 *([OVERHEAD_CHECK] if self.overhead else [])]
 
 
@@ -152,9 +163,16 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     m = re.search(r"pt-harness: init up ([\d.]+)s", vm.console())
     if m:
         props["kernel_to_init_s"] = m.group(1)
+    # The kernel's own knob values, before any mode sets test knobs: what a
+    # default_knobs mode writes back, and what the report says it measured.
+    try:
+        boot_knobs = read_knobs(guest)
+    except GuestError:
+        boot_knobs = {}
+    props.update({f"knob_{k}": v for k, v in boot_knobs.items()})
     t.record(PASSED, properties=props)
     for mode in plan.modes:
-        _run_mode(plan, mode, suite, run, vm, guest)
+        _run_mode(plan, mode, suite, run, vm, guest, boot_knobs)
     if plan.overhead is not None:
         _run_overhead(plan.overhead, suite, run, vm, guest)
     if selftest is not None and not vm.alive():
@@ -166,10 +184,13 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
 
 
 def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
-              guest: Guest) -> None:
-    names = [case_name(w, mode, r) for r in range(plan.repeat) for w in plan.workloads]
+              guest: Guest, boot_knobs: dict[str, str]) -> None:
+    workloads = plan.workloads_in(mode)
+    if not workloads:
+        return
+    names = [case_name(w, mode, r) for r in range(plan.repeat) for w in workloads]
     try:
-        problem = setup_mode(guest, mode, plan.knobs)
+        problem = setup_mode(guest, mode, plan.knobs, boot_knobs)
     except GuestError as e:
         problem = str(e)
     if problem:
@@ -178,7 +199,7 @@ def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,
             save(suite, run, Check(n, status, message=problem))
         return
     for r in range(plan.repeat):
-        for w in plan.workloads:
+        for w in workloads:
             name = case_name(w, mode, r)
             proc.check_interrupted()     # the other suite's thread saw Ctrl-C
             if not vm.alive():
