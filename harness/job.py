@@ -18,6 +18,7 @@ from typing import Any
 
 from . import summary
 from .arches import Arch
+from .cache import file_digest
 from .catalog import Workload, idle_workloads
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .fanout import run_all, save_lock
@@ -27,8 +28,15 @@ from .overhead import load_overhead
 from .progress import say
 from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite
-from .series import EMPTY, Series, apply, load_range, load_series
-from .source import KernelTree, carries_series, debian_source, local_source, scratch_copy
+from .series import EMPTY, Series, apply, load_range, load_series, rev_parse
+from .source import (
+    BASE_BRANCH,
+    KernelTree,
+    carries_series,
+    debian_source,
+    local_source,
+    scratch_copy,
+)
 from .suite_runner import SuitePlan, run_suite
 from .workloads import REPO_ROOT
 
@@ -164,6 +172,7 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
     state.meta["kernel_version"] = tree.version
     for series in kernels:
         commit, apply_error = _apply(tree, series, state.rundir)
+        state.meta.setdefault("sources", {})[series.name] = source_record(tree, series)
         tasks: list[Callable[[], None]] = []
         for arch in opts.arches:
             label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
@@ -217,6 +226,16 @@ def _reports(rundir: RunDir, with_screenshot: bool) -> None:
     except Exception as e:   # noqa: BLE001 - reported, the raw results are kept
         say(f"reports: could not render ({type(e).__name__}: {e}); "
             f"`pt-harness report {rundir.path}` retries")
+
+
+def source_record(tree: KernelTree, series: Series) -> dict[str, Any]:
+    """run.json's record of what a kernel was built from (KCIDB's checkout):
+    the base commit of a harness tree (for a user's tree used as it is,
+    none: its uncommitted changes are in the build) and every patch file
+    with its sha256, in order of application."""
+    base = rev_parse(tree.path, BASE_BRANCH) if tree.scratch else None
+    return {"base_commit": base or "",
+            "patches": [{"name": p.name, "sha256": file_digest(p)} for p in series.patches]}
 
 
 def _apply(tree: KernelTree, series: Series, rundir: RunDir) -> tuple[str | None, str]:

@@ -40,6 +40,18 @@ def parse_config(text: str, source: str = "<config>") -> dict[str, str]:
     return options
 
 
+def compiler_text(config: Path) -> str:
+    """The compiler a build used, as the kernel recorded it in .config
+    (CONFIG_CC_VERSION_TEXT, e.g. "gcc (Debian 12.2.0-14) 12.2.0"); ""
+    when there is no .config or no such line."""
+    try:
+        text = config.read_text(errors="replace")
+    except OSError:
+        return ""
+    m = re.search(r'^CONFIG_CC_VERSION_TEXT="(.*)"$', text, re.M)
+    return m.group(1).replace('\\"', '"') if m else ""
+
+
 def requested_options(fragments: list[Path]) -> dict[str, str]:
     wanted: dict[str, str] = {}
     for frag in fragments:

@@ -84,6 +84,8 @@ def merge(runs: list[Path], parent: Path | None) -> Path:
         "kernels": sorted({k for m in metas for k in m.get("kernels", [])}),
         "qemu": {k: v for m in metas for k, v in m.get("qemu", {}).items()},
         "kernel_version": metas[0].get("kernel_version", ""),
+        # Each cell built some of the kernels: together, every checkout.
+        "sources": {k: v for m in metas for k, v in m.get("sources", {}).items()},
         "seconds": round(sum(float(m.get("seconds", 0)) for m in metas), 1),
     }
     out.save_meta(meta)

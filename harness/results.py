@@ -32,6 +32,9 @@ class Check:
     message: str = ""
     detail: str = ""
     properties: dict[str, str] = field(default_factory=dict)
+    # When it began, RFC 3339 in UTC (KCIDB's start_time); "" for a check
+    # that never ran, and in runs recorded before checks had it.
+    started: str = ""
 
 
 @dataclass

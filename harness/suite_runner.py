@@ -5,6 +5,7 @@ Every step becomes a Check saved as soon as it ends; a step that fails
 marks the steps that depend on it as skipped, never as passed.
 """
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from .errors import GuestError, HarnessError
 from .guest import Guest
 from .image import build_image
 from .kbuild import BuiltKernel, build
+from .kconfig import compiler_text
 from .modes import Expectation, Mode
 from .overhead import CHECK_NAME as OVERHEAD_CHECK
 from .overhead import OverheadPlan, run_overhead
@@ -71,14 +73,20 @@ class _CheckTimer:
     def __init__(self, suite: Suite, run: RunDir, name: str) -> None:
         self.suite, self.run, self.name = suite, run, name
         self.start = time.monotonic()
+        self.started = dt.datetime.now(dt.UTC).isoformat()
 
     def record(self, status: str, message: str = "", detail: str = "",
                properties: dict[str, str] | None = None) -> Check:
         return save(self.suite, self.run, Check(self.name, status, time.monotonic() - self.start,
-                                                message, detail, properties or {}))
+                                                message, detail, properties or {}, self.started))
 
 
 def save(suite: Suite, run: RunDir, check: Check) -> Check:
+    if not check.started:
+        # Saved the moment it ends (a workload, a KTAP case): it began its
+        # duration ago.
+        began = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=check.seconds)
+        check.started = began.isoformat()
     suite.add(check)
     run.save_suite(suite)
     return check
@@ -105,7 +113,10 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
         skip_rest(suite, run, later, "build failed")
         return
     _copy(kernel.log, out / "build.log")
-    t.record(PASSED, properties={"rebuilt": str(kernel.rebuilt), "build_key": kernel.key})
+    _copy(kernel.build_dir / ".config", out / "kernel.config")
+    t.record(PASSED, properties={"rebuilt": str(kernel.rebuilt), "build_key": kernel.key,
+                                 "compiler": compiler_text(kernel.build_dir / ".config"),
+                                 "fragments": " ".join(f.name for f in plan.fragments)})
 
     t = _CheckTimer(suite, run, "image")
     try:
