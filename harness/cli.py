@@ -10,8 +10,10 @@ from .arches import DEFAULT_ARCHES, get_arch
 from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
+from .kcidb import KcidbSettings, write_kcidb
 from .nightly import nightly
 from .plan import CONFIG_SETS, jobs, merge, parse_job, plan_json
+from .report_data import load_run
 from .reports import compare, render_all
 from .session import shell
 
@@ -76,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("report", help="regenerate every report of a run from its raw JSON")
     rp.add_argument("run_dir", type=Path, metavar="RESULTS_DIR")
+    kc = sub.add_parser("kcidb", help="write RUN_DIR/kcidb.json, the run in KCIDB's JSON")
+    kc.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    kc.add_argument("--origin", help="KCIDB origin of the IDs (default: "
+                    "$PT_HARNESS_KCIDB_ORIGIN or pt_harness)")
+    kc.add_argument("--artifacts-url", metavar="URL",
+                    help="URL where the results/ directory is published, for log URLs "
+                         "(default: $PT_HARNESS_KCIDB_ARTIFACTS_URL)")
+    kc.add_argument("--tree-name", help="the base tree's name, e.g. mainline "
+                    "(default: $PT_HARNESS_KCIDB_TREE)")
+    kc.add_argument("--git-url", metavar="URL", help="https:// URL of the repository of "
+                    "the base commit (default: $PT_HARNESS_KCIDB_GIT_URL)")
     cp = sub.add_parser("compare", help="two runs side by side; exit 1 if B regressed")
     cp.add_argument("run_a", type=Path, metavar="RUN_A")
     cp.add_argument("run_b", type=Path, metavar="RUN_B")
@@ -199,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):
                 print(path)
+            return 0
+        if args.command == "kcidb":
+            settings = KcidbSettings.from_env().overridden(
+                origin=args.origin, artifacts_url=args.artifacts_url,
+                tree_name=args.tree_name, git_url=args.git_url)
+            run_dir = _run_dir(args.run_dir)
+            print(write_kcidb(load_run(run_dir), run_dir / "kcidb.json", settings))
             return 0
         if args.command == "compare":
             extra = {"thresholds": args.thresholds} if args.thresholds else {}

@@ -15,6 +15,7 @@ import jinja2
 from . import report_text
 from .compare import CompareResult, compare
 from .junit import write_junit
+from .kcidb import KcidbSettings, write_kcidb
 from .report_data import RunData, WorkloadResult, load_run
 from .results import FAILED, PASSED, SKIPPED, Check, Suite
 from .svgchart import Line, line_chart
@@ -35,14 +36,16 @@ def _env(autoescape: bool) -> jinja2.Environment:
 
 
 def render_all(run_dir: Path) -> list[Path]:
-    """Rewrite junit.xml, report.html and summary.txt in run_dir from
-    run.json, */result.json and */samples-*.json; return their paths."""
+    """Rewrite junit.xml, report.html, summary.txt and kcidb.json in run_dir
+    from run.json, */result.json and */samples-*.json; return their paths."""
     run = load_run(run_dir)
     junit, html, text = run_dir / "junit.xml", run_dir / "report.html", run_dir / "summary.txt"
     write_junit(run.suites, junit)
     _write(html, render_html(run))
     _write(text, render_summary(run))
-    return [junit, html, text]
+    # Last: bad PT_HARNESS_KCIDB_* settings must not cost the other reports.
+    kcidb = write_kcidb(run, run_dir / "kcidb.json", KcidbSettings.from_env())
+    return [junit, html, text, kcidb]
 
 
 def _write(path: Path, text: str) -> None:

@@ -39,7 +39,8 @@ def make_all_pass(run: Path) -> None:
 def rendered(tmp_path: Path) -> Path:
     run = sample_copy(tmp_path)
     paths = render_all(run)
-    assert [p.name for p in paths] == ["junit.xml", "report.html", "summary.txt"]
+    assert [p.name for p in paths] == ["junit.xml", "report.html", "summary.txt",
+                                     "kcidb.json"]
     assert all(p.exists() for p in paths)
     return run
 

@@ -1,0 +1,279 @@
+"""kcidb.json against the schema kcidb-io ships (its newest version), on
+the saved runs and on a merged fan-out of them; and the figures the harness
+records for it (check start times, the build's compiler, the sources)."""
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kcidb_io
+import pytest
+from gitrepo import git
+from test_series_apply import make_patch
+
+from harness.cache import file_digest
+from harness.errors import BadInput
+from harness.job import DEFAULT_SERIES, source_record
+from harness.kcidb import (
+    KcidbSettings,
+    figure,
+    kcidb_path,
+    patchset_hash,
+    source_of,
+    to_kcidb,
+)
+from harness.kconfig import compiler_text
+from harness.plan import merge
+from harness.report_data import RunData, load_run
+from harness.reports import render_all
+from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
+from harness.series import load_series
+from harness.source import BASE_BRANCH, KernelTree
+from harness.suite_runner import _CheckTimer, save
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+# Every saved run directory: each must give a valid document.
+RUNS = sorted(p.parent for p in GOLDEN.glob("*/run.json"))
+SCHEMA = kcidb_io.schema.LATEST
+LISTS = ("checkouts", "builds", "tests")
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Valid as the version it declares and as the newest kcidb-io knows."""
+    SCHEMA.validate(doc)
+    SCHEMA.validate_exactly(SCHEMA.upgrade(doc))
+
+
+def ids(doc: dict[str, Any], kind: str) -> list[str]:
+    return [str(o["id"]) for o in doc.get(kind, [])]
+
+
+def assert_linked(doc: dict[str, Any]) -> None:
+    """No ID twice, and every build and test names a parent in the document."""
+    for kind in LISTS:
+        assert len(set(ids(doc, kind))) == len(ids(doc, kind)), kind
+    assert {b["checkout_id"] for b in doc["builds"]} <= set(ids(doc, "checkouts"))
+    assert {t["build_id"] for t in doc["tests"]} <= set(ids(doc, "builds"))
+
+
+@pytest.mark.parametrize("run_dir", RUNS, ids=[p.name for p in RUNS])
+def test_saved_run_is_valid_kcidb(run_dir: Path) -> None:
+    run = load_run(run_dir)
+    doc = to_kcidb(run)
+    validate(doc)
+    assert_linked(doc)
+    assert len(doc["builds"]) == len(run.suites)
+    checks = [c for s in run.suites for c in s.checks if c.name != "build"]
+    assert len(doc["tests"]) == len(checks)
+
+
+def test_sample_checks_map_to_tests_with_their_figures() -> None:
+    doc = to_kcidb(load_run(GOLDEN / "run-sample"))
+    run_id = "20261127-101502-3f2a"
+    assert ids(doc, "checkouts") == [f"pt_harness:{run_id}:base",
+                                     f"pt_harness:{run_id}:pt-reclaim"]
+    build = next(b for b in doc["builds"] if b["id"].endswith(":pt-reclaim-arm64"))
+    assert (build["architecture"], build["status"], build["duration"]) == ("arm64", "PASS", 4.6)
+    assert build["checkout_id"] == f"pt_harness:{run_id}:pt-reclaim"
+    by_path = {(t["build_id"].rsplit(":", 1)[1], t["path"]): t for t in doc["tests"]}
+    failed = by_path[("pt-reclaim-arm64", "pt_reclaim.workload.dontneed_small.madvise_prctl")]
+    assert failed["status"] == "FAIL"
+    assert failed["comment"].startswith("coverage 97.66% below 99%")
+    assert failed["misc"]["coverage"] == 0.977
+    assert (failed["misc"]["baseline_vmpte_kb"], failed["misc"]["final_vmpte_kb"]) == (44, 236)
+    overhead = by_path[("pt-reclaim-x86_64", "pt_reclaim.overhead.scanner")]
+    assert overhead["misc"]["ratio_median"] == 1.035
+    assert overhead["misc"]["never_ns_per_fault"] == [742, 751, 739]
+    splat = by_path[("pt-reclaim-arm64", "pt_reclaim.console")]
+    assert splat["status"] == "FAIL" and "splat" in splat["comment"]
+    assert "(tcg)" in splat["environment"]["comment"]
+
+
+def split(run_dir: Path, tmp: Path) -> list[Path]:
+    """A run cut into one run directory per suite, as CI cells leave them."""
+    cells = []
+    for suite in sorted(p.parent.name for p in run_dir.glob("*/result.json")):
+        cell = tmp / f"cell-{suite}"
+        cell.mkdir()
+        shutil.copyfile(run_dir / "run.json", cell / "run.json")
+        shutil.copytree(run_dir / suite, cell / suite)
+        cells.append(cell)
+    return cells
+
+
+@pytest.mark.parametrize("run_dir", RUNS, ids=[p.name for p in RUNS])
+def test_merged_fanout_is_one_valid_document(run_dir: Path, tmp_path: Path) -> None:
+    cells = split(run_dir, tmp_path)
+    merged = merge(cells, tmp_path / "merged")
+    assert "kcidb.json" in [p.name for p in render_all(merged)]
+    doc = json.loads((merged / "kcidb.json").read_text())
+    validate(doc)
+    assert_linked(doc)
+    whole = to_kcidb(load_run(run_dir))
+    assert len(doc["builds"]) == len(cells) == len(whole["builds"])
+    assert len(doc["tests"]) == len(whole["tests"])
+    assert len(doc["checkouts"]) == len(whole["checkouts"])
+    # One run now: every ID carries the merged run's id, none a cell's.
+    assert all(i.startswith(f"pt_harness:{merged.name}:") for k in LISTS for i in ids(doc, k))
+
+
+def test_origin_and_artifact_urls_from_the_command_line(tmp_path: Path) -> None:
+    run = tmp_path / "run-sample"
+    shutil.copytree(GOLDEN / "run-sample", run)
+    r = subprocess.run([sys.executable, "-m", "harness.cli", "kcidb", str(run),
+                        "--origin", "lab_one", "--artifacts-url", "https://lab.example/pt/",
+                        "--git-url", "https://git.example/linux.git", "--tree-name", "mm"],
+                       cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(run / "kcidb.json")
+    doc = json.loads((run / "kcidb.json").read_text())
+    validate(doc)
+    assert all(i.startswith("lab_one:") for k in LISTS for i in ids(doc, k))
+    assert {o["origin"] for k in LISTS for o in doc[k]} == {"lab_one"}
+    build = next(b for b in doc["builds"] if b["id"].endswith(":base-x86_64"))
+    assert build["log_url"] == \
+        "https://lab.example/pt/20261127-101502-3f2a/base-x86_64/build.log"
+    assert "config_url" not in build          # the sample has no kernel.config
+    test = next(t for t in doc["tests"]
+                if t["path"] == "pt_reclaim.workload.dontneed_small.base")
+    assert test["output_files"] == [{
+        "name": "samples-dontneed-small-base.json",
+        "url": "https://lab.example/pt/20261127-101502-3f2a/base-x86_64/"
+               "samples-dontneed-small-base.json"}]
+    assert {c["tree_name"] for c in doc["checkouts"]} == {"mm"}
+
+
+def test_bad_settings_are_bad_input() -> None:
+    run = load_run(GOLDEN / "run-sample")
+    with pytest.raises(BadInput, match="lower-case letters"):
+        to_kcidb(run, KcidbSettings(origin="My-Lab"))
+    with pytest.raises(BadInput, match="https://"):
+        KcidbSettings(git_url="git://example/linux.git").check()
+    with pytest.raises(BadInput, match="absolute URL"):
+        KcidbSettings(artifacts_url="results/").check()
+
+
+def test_bad_origin_in_the_environment_keeps_the_other_reports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run-sample"
+    shutil.copytree(GOLDEN / "run-sample", run)
+    monkeypatch.setenv("PT_HARNESS_KCIDB_ORIGIN", "no spaces")
+    with pytest.raises(BadInput, match="no spaces"):
+        render_all(run)
+    assert all((run / n).exists() for n in ("junit.xml", "report.html", "summary.txt"))
+
+
+def test_the_schema_check_is_not_vacuous() -> None:
+    """What the validity tests rely on: formats and patterns are enforced."""
+    doc = to_kcidb(load_run(GOLDEN / "run-sample"))
+    validate(doc)
+    for kind, key, bad in (("tests", "start_time", "yesterday"), ("builds", "id", "no-origin"),
+                           ("tests", "path", "pt_reclaim..x"), ("builds", "status", "passed")):
+        broken = json.loads(json.dumps(doc))
+        broken[kind][0][key] = bad
+        with pytest.raises(jsonschema.ValidationError):
+            validate(broken)
+
+
+@pytest.mark.parametrize("name, path", [
+    ("workload:dontneed-small[always]", "pt_reclaim.workload.dontneed_small.always"),
+    ("workload:fork-cow[madvise-prctl]#2", "pt_reclaim.workload.fork_cow.madvise_prctl.2"),
+    ("kselftest:pt_reclaim", "pt_reclaim.kselftest.pt_reclaim"),
+    ("overhead:scanner", "pt_reclaim.overhead.scanner"),
+    ("checkpatch:0001-mm-add-pt.patch", "pt_reclaim.checkpatch.0001_mm_add_pt.patch"),
+    ("build:03-mm-scan/arm64", "pt_reclaim.build.03_mm_scan.arm64"),
+    ("boot", "pt_reclaim.boot"),
+])
+def test_check_names_become_test_paths(name: str, path: str) -> None:
+    assert kcidb_path(name) == path
+    jsonschema.validate(path, SCHEMA.json["$defs"]["path"])
+
+
+def test_figures_become_numbers_but_digests_stay_strings() -> None:
+    assert figure("1.000") == 1.0 and figure("2048") == 2048
+    assert figure("742 751 739") == [742, 751, 739]
+    assert figure("True") is True and figure("tcg") == "tcg" and figure("") == ""
+    assert figure("1" * 400 + ".5") == "1" * 400 + ".5"      # no inf in JSON
+    doc = to_kcidb(RunData(Path("/nonexistent"), {"run_id": "r"}, [Suite(
+        "base", "x86_64", checks=[Check("build", PASSED, properties={"build_key": "1234"})])]))
+    assert doc["builds"][0]["misc"]["build_key"] == "1234"
+
+
+def test_suites_find_their_source() -> None:
+    names = ["base", "pt-reclaim", "pt-reclaim-v2"]
+    assert source_of("pt-reclaim+debug", names) == "pt-reclaim"
+    assert source_of("pt-reclaim-patches", names) == "pt-reclaim"
+    assert source_of("pt-reclaim-v2+debug", names) == "pt-reclaim-v2"
+    assert source_of("base", names) == "base"
+    assert source_of("other+debug", names) == "other"
+
+
+def test_patchset_hash_is_kcidbs_shell_recipe(tmp_path: Path) -> None:
+    """The schema's own definition, run on the series this repository ships."""
+    series = load_series(DEFAULT_SERIES)
+    for p in series.patches:
+        shutil.copyfile(p, tmp_path / p.name)
+    r = subprocess.run("sha256sum *.patch | cut -c-64 | sha256sum | cut -c-64", shell=True,
+                       cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert patchset_hash([file_digest(p) for p in series.patches]) == r.stdout.strip()
+    assert patchset_hash([]) == ""
+
+
+def test_checkout_names_base_commit_and_patchset(tree: KernelTree, tmp_path: Path) -> None:
+    pdir = tmp_path / "demo"
+    make_patch(tree, pdir, "int b;", "int b2;", "rename-b")
+    make_patch(tree, pdir, "int c;", "int c2;", "rename-c")
+    series = load_series(pdir)
+    record = source_record(tree, series)
+    base = git(tree.path, "rev-parse", BASE_BRANCH).strip()
+    assert record["base_commit"] == base
+    assert [p["name"] for p in record["patches"]] == [p.name for p in series.patches]
+    run = RunData(tmp_path, {"run_id": "r1", "sources": {"demo": record}, "kernels": ["demo"]},
+                  [Suite("demo+debug", "arm64", checks=[Check("apply", "error", message="no")])])
+    doc = to_kcidb(run)
+    validate(doc)
+    (checkout,) = doc["checkouts"]
+    assert checkout["git_commit_hash"] == base
+    assert checkout["patchset_hash"] == patchset_hash([file_digest(p) for p in series.patches])
+    assert checkout["valid"] is False            # the series did not apply
+    assert "(2 patches)" in checkout["comment"]
+
+
+def test_check_start_times_are_recorded(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    suite = Suite("base", "x86_64")
+    before = dt.datetime.now(dt.UTC)
+    _CheckTimer(suite, run, "boot").record(PASSED)
+    save(suite, run, Check("workload:w[base]", PASSED, seconds=30.0))
+    suite.add(Check("console", SKIPPED))
+    run.save_suite(suite)
+    boot, workload, skipped = load_suites(run.path)[0].checks
+    assert before <= dt.datetime.fromisoformat(boot.started) <= dt.datetime.now(dt.UTC)
+    # A check saved as it ends began its duration before.
+    began = dt.datetime.fromisoformat(workload.started)
+    assert before - dt.timedelta(seconds=31) < began < before - dt.timedelta(seconds=29)
+    assert skipped.started == ""
+    doc = to_kcidb(RunData(run.path, {"run_id": run.run_id}, load_suites(run.path)))
+    validate(doc)
+    assert [t.get("start_time") for t in doc["tests"]] == [boot.started, workload.started, None]
+
+
+def test_results_saved_before_start_times_still_load() -> None:
+    raw = json.loads((GOLDEN / "run-sample" / "base-x86_64" / "result.json").read_text())
+    assert all("started" not in c for c in raw["checks"])
+    (suite,) = [s for s in load_suites(GOLDEN / "run-sample") if s.dirname == "base-x86_64"]
+    assert all(c.started == "" for c in suite.checks)
+
+
+def test_compiler_is_what_the_kernel_recorded(tmp_path: Path) -> None:
+    config = tmp_path / ".config"
+    config.write_text('CONFIG_CC_VERSION_TEXT="aarch64-linux-gnu-gcc (Debian 12.2.0-14) '
+                      '12.2.0"\nCONFIG_CC_IS_GCC=y\n')
+    assert compiler_text(config) == "aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0"
+    assert compiler_text(tmp_path / "missing") == ""
