@@ -2,6 +2,7 @@
 statically from the very commit that was built, run in the guest, its
 KTAP turned into one check per test case."""
 
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -31,13 +32,13 @@ def has_selftest(tree: KernelTree, commit: str) -> bool:
 def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch) -> Path:
     """The static test binary for `arch`, cached by the kernel build key and
     the selftests' own sources (which the build key leaves out)."""
-    key = key_of([kernel.key, _sources_id(tree, commit)])
+    key = key_of([kernel.key, sources_id(tree, commit)])
     out = cache_root() / "selftests" / f"{arch.name}-{key}"
     with locked(out.parent / f".{out.name}.lock"):
         if (out / "pt_reclaim").exists():
             return out / "pt_reclaim"
         with publishing(out) as tmp, tempfile.TemporaryDirectory() as src:
-            top = _selftests_tree(tree, commit, Path(src))
+            top = selftests_tree(tree, commit, Path(src))
             run_logged([arch.cc, "-static", "-O2", "-Wall", "-pthread",
                         "-I", str(top / "tools/testing/selftests"),
                         "-I", str(top / "tools/testing/selftests/mm"),
@@ -47,26 +48,48 @@ def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arc
     return out / "pt_reclaim"
 
 
-def _sources_id(tree: KernelTree, commit: str) -> str:
+def sources_id(tree: KernelTree, commit: str, on_disk: tuple[str, ...] = (SELFTEST,)) -> str:
     """The git tree id of tools/testing/selftests at `commit`; for a user's
-    tree, a digest of the test source as it is on disk."""
+    tree, a digest of the sources as they are on disk (`on_disk`: files,
+    or directories whose files all count)."""
     if tree.scratch:
         r = subprocess.run(["git", "-C", str(tree.path), "rev-parse",
                             f"{commit}:tools/testing/selftests"],
                            capture_output=True, text=True)
         if r.returncode == 0:
             return r.stdout.strip()
-    return file_digest(tree.path / SELFTEST)
+    files = []
+    for rel in on_disk:
+        top = tree.path / rel
+        files += sorted(f for f in top.rglob("*") if f.is_file()) if top.is_dir() else [top]
+    if files == [tree.path / SELFTEST]:
+        return file_digest(files[0])
+    return key_of([f"{f.relative_to(tree.path)}:{file_digest(f)}" for f in files], 64)
 
 
-def _selftests_tree(tree: KernelTree, commit: str, dest: Path) -> Path:
-    """The selftests as of `commit` (git archive: no checkout, no lock)."""
+ARCHIVED = ("tools/testing/selftests", "tools/include")
+
+
+def selftests_tree(tree: KernelTree, commit: str, dest: Path,
+                    paths: tuple[str, ...] = ARCHIVED, copy_worktree: bool = False) -> Path:
+    """The selftests as of `commit` (git archive: no checkout, no lock). A
+    user's tree is used as it is on disk, copied into `dest` when the build
+    writes beside its sources (`copy_worktree`), so nothing lands in it."""
     if not tree.scratch:
-        return tree.path
+        if not copy_worktree:
+            return tree.path
+        for rel in paths:
+            src, dst = tree.path / rel, dest / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, dst, symlinks=True)
+            else:
+                shutil.copy2(src, dst)
+        return dest
     tar = dest / "st.tar"
     with open(tar, "wb") as f:
-        subprocess.run(["git", "-C", str(tree.path), "archive", commit, "tools/testing/selftests",
-                        "tools/include"], stdout=f, check=True)
+        subprocess.run(["git", "-C", str(tree.path), "archive", commit, *paths],
+                       stdout=f, check=True)
     with tarfile.open(tar) as tf:
         tf.extractall(dest, filter="data")
     return dest

@@ -1,0 +1,105 @@
+"""Building the peer suite: tools/testing/selftests/mm of the very commit
+that was built, with that directory's own Makefile, statically, for one
+arch (the cross compiler for arm64), cached like the pt_reclaim kselftest.
+
+A program that does not build is not dropped silently: it is listed in the
+entry's built.json and becomes an error check of its own in the guest run.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .arches import Arch
+from .cache import cache_root, key_of, locked, publishing
+from .errors import HarnessError, StageFailed
+from .kbuild import BuiltKernel
+from .proc import run_logged, tail
+from .selftest import ARCHIVED, selftests_tree, sources_id
+from .source import KernelTree
+
+MM_DIR = "tools/testing/selftests/mm"
+# Beyond the selftests, what the programs include from the kernel's own
+# tree (-I top_srcdir): <mm/gup_test.h>, <lib/test_hmm_uapi.h> and
+# <include/vdso/time64.h>.
+SOURCES = (*ARCHIVED, "mm/gup_test.h", "lib/test_hmm_uapi.h", "include/vdso")
+# Part of the cache key: bump it when the way the programs are built
+# changes, so no entry made the old way is taken for a new one.
+BUILD_RECIPE = "mm-selftests-static-1"
+BUILD_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class PeerBuild:
+    directory: Path             # bin/<program> for each program built
+    built: tuple[str, ...]
+    failed: tuple[str, ...]     # asked for, did not build (see build.log)
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "build.log"
+
+    def binary(self, program: str) -> Path:
+        return self.directory / "bin" / program
+
+
+def make_argv(top: Path, out: Path, arch: Arch, kernel: BuiltKernel,
+              programs: tuple[str, ...], jobs: int) -> list[str]:
+    """`make -k` of the named programs only (the Makefile builds only "all"
+    or full output paths): one that fails to build leaves the others be.
+    -static goes into EXTRA_CFLAGS, since the x86 pkey rules link with
+    CFLAGS and not LDFLAGS; -s keeps each upload to the guest small."""
+    return ["make", "-C", str(top / MM_DIR), "-k", f"-j{jobs}", f"OUTPUT={out}",
+            f"ARCH={arch.kernel_arch}", f"CROSS_COMPILE={arch.cross_compile}",
+            f"KHDR_INCLUDES=-isystem {kernel.build_dir / 'usr/include'}",
+            "EXTRA_CFLAGS=-static -s",
+            *(str(out / p) for p in programs)]
+
+
+def build_peer(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch,
+               programs: tuple[str, ...]) -> PeerBuild:
+    """The static mm selftests for `arch`, cached by the kernel build key,
+    the selftests' sources and the list of programs."""
+    sources = sources_id(tree, commit, on_disk=(MM_DIR, "tools/testing/selftests/kselftest.h",
+                                                "tools/testing/selftests/kselftest_harness.h"))
+    key = key_of([BUILD_RECIPE, kernel.key, sources, *sorted(programs)])
+    out = cache_root() / "peer-mm" / f"{arch.name}-{key}"
+    with locked(out.parent / f".{out.name}.lock"):
+        if not (out / "built.json").exists():
+            with publishing(out) as tmp, tempfile.TemporaryDirectory() as src:
+                _build_into(tmp, tree, commit, kernel, arch, programs, Path(src))
+    done = json.loads((out / "built.json").read_text())
+    return PeerBuild(out, tuple(done["built"]), tuple(done["failed"]))
+
+
+def _build_into(tmp: Path, tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch,
+                programs: tuple[str, ...], src: Path) -> None:
+    top = selftests_tree(tree, commit, src, SOURCES, copy_worktree=True)
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    argv = make_argv(top, bin_dir, arch, kernel, programs, max(1, os.cpu_count() or 1))
+    what = f"building the mm selftests for {arch.name}"
+    try:
+        run_logged(argv, tmp / "build.log", what=what, timeout=BUILD_TIMEOUT, heartbeat=60)
+    except StageFailed as e:
+        if "timed out" in str(e):
+            raise
+        # make -k: what did build is used; what did not is listed.
+    built: list[str] = []
+    failed: list[str] = []
+    for p in programs:
+        binary = bin_dir / p
+        (built if binary.exists() and _is_static(binary, arch) else failed).append(p)
+    if not built:       # the toolchain, not a program: nothing worth caching
+        raise HarnessError(f"{what}: no program built\n{tail(tmp / 'build.log')}")
+    (tmp / "built.json").write_text(json.dumps({"built": built, "failed": failed,
+                                                "argv": argv}, indent=1))
+
+
+def _is_static(binary: Path, arch: Arch) -> bool:
+    """No program interpreter: the guest has no libc of its own to load."""
+    r = subprocess.run([arch.readelf, "-l", str(binary)], capture_output=True, text=True)
+    return r.returncode == 0 and "INTERP" not in r.stdout
