@@ -6,6 +6,8 @@ Applying never touches the base branch: each series gets its own branch,
 named by the digest of its patches, so reapplying the same series is free.
 """
 
+import email
+import email.policy
 import re
 import subprocess
 from dataclasses import dataclass
@@ -27,8 +29,43 @@ class Series:
     def empty(self) -> bool:
         return not self.patches
 
+    def labels(self) -> list[str]:
+        return [patch_label(n, p) for n, p in enumerate(self.patches, 1)]
+
 
 EMPTY = Series(name="base", patches=(), key="empty")
+
+
+# git format-patch's file names keep at most this much of the subject.
+SLUG_MAX = 52
+_SUBJECT_TAG = re.compile(r"^\s*(?:\[[^\]]*\]|re:)\s*", re.I)
+
+
+def patch_subject(patch: Path) -> str:
+    """The patch's subject line, unfolded and decoded, without its
+    [PATCH v2 3/5] tags: the same whether the patch came from a series
+    directory, an mbox or a range."""
+    msg = email.message_from_bytes(patch.read_bytes(), policy=email.policy.default)
+    subject = " ".join(str(msg.get("Subject", "")).split())
+    while m := _SUBJECT_TAG.match(subject):
+        subject = subject[m.end():]
+    return subject
+
+
+def subject_slug(subject: str) -> str:
+    """The subject as git format-patch spells it in a file name: runs of
+    anything but letters, digits, '.' and '_' become one '-'."""
+    slug = re.sub(r"[^A-Za-z0-9._]+", "-", subject)
+    slug = re.sub(r"\.\.+", ".", slug).strip(".-")
+    return slug[:SLUG_MAX].rstrip(".-")
+
+
+def patch_label(n: int, patch: Path) -> str:
+    """`<nn>-<subject slug>`, the name of patch n (from 1) in every check
+    and report; a mail with no subject falls back to its file name."""
+    slug = subject_slug(patch_subject(patch)) or subject_slug(
+        re.sub(r"^\d+-?", "", patch.stem)) or "patch"
+    return f"{n:02d}-{slug}"
 
 
 def is_cover_letter(patch: Path) -> bool:

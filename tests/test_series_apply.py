@@ -158,3 +158,32 @@ def test_build_key_ignores_selftests_and_documentation(tree: KernelTree) -> None
     assert build_key(tree, a, x86, []) == build_key(tree, b, x86, []) == \
         build_key(tree, c, x86, [])
     assert build_key(tree, c, x86, []) != build_key(tree, d, x86, [])
+
+
+def test_labels_from_the_subject_whatever_the_input(tree: KernelTree, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A series directory, an mbox (whose mails git mailsplit names 0001,
+    0002...) and a --range label their patches alike: `<nn>-` and the
+    subject as git format-patch spells it in a file name."""
+    from harness.series import load_range
+    monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
+    subjects = ["mm: int a1;", "mm/pt_reclaim: caf\u00e9 au lait [v2]",
+                "mm: a subject long enough that git format-patch cuts it in the file name"]
+    commit_edits(tree, "topic", [("int a;", "int a1;", subjects[0]),
+                                 ("int b;", "int b1;", subjects[1]),
+                                 ("int c;", "int c1;", subjects[2])])
+    pdir, mbox = tmp_path / "dir", tmp_path / "v3.mbox"
+    git(tree.path, "format-patch", "-q", "--cover-letter", "-o", str(pdir),
+        "--subject-prefix=PATCH v3", f"{BASE_BRANCH}..topic")
+    mbox.write_text(git(tree.path, "format-patch", "--stdout", "--cover-letter",
+                        "--subject-prefix=PATCH v3", f"{BASE_BRANCH}..topic"))
+    from_dir, from_mbox = load_series(pdir), load_series(mbox)
+    from_range, _ = load_range(tree.path, f"{BASE_BRANCH}..topic")
+    assert [p.name for p in from_mbox.patches] == ["0002.patch", "0003.patch", "0004.patch"]
+    # git's own file names, less their number and .patch, are the slugs
+    # (less the '-' git leaves where it cuts a long subject).
+    expected = [f"{p.name[2:4]}-{p.name[5:-len('.patch')].rstrip('-')}"
+                for p in from_dir.patches]
+    assert from_dir.patches[2].name.endswith("-cuts-.patch")
+    assert expected[:2] == ["01-mm-int-a1", "02-mm-pt_reclaim-caf-au-lait-v2"]
+    assert from_dir.labels() == from_mbox.labels() == from_range.labels() == expected
