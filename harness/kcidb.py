@@ -112,6 +112,8 @@ def figures(properties: dict[str, str]) -> dict[str, Any]:
 
 
 def to_kcidb(run: RunData, settings: KcidbSettings | None = None) -> dict[str, Any]:
+    """The KCIDB document of a run: a checkout per source, a build per
+    suite, a test per check; BadInput for settings KCIDB would refuse."""
     s = (settings or KcidbSettings()).check()
     sources: dict[str, Any] = run.meta.get("sources") or {}
     names = list(dict.fromkeys([*sources, *map(str, run.meta.get("kernels", []))]))
