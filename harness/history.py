@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import HarnessError
-from .results import ERROR, FAILED, load_suites
+from .results import ERROR, FAILED, Suite, load_suites
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -70,6 +70,13 @@ def suites_id(names: list[str]) -> str:
     return ",".join(sorted(set(names)))
 
 
+def matrix_suites_id(suites: list[Suite]) -> str:
+    """The run's (kernel, arch) suites: what makes two runs comparable. The
+    per-patch suite is left out, so a run of the walk compares with runs
+    from before it was saved, and a merged CI run with its cells' nightly."""
+    return suites_id([s.name for s in suites if not s.per_patch])
+
+
 def record(db: sqlite3.Connection, run_dir: Path, series_key: str) -> bool:
     """Add one finished run; return whether it was good."""
     meta = json.loads((run_dir / "run.json").read_text())
@@ -82,7 +89,7 @@ def record(db: sqlite3.Connection, run_dir: Path, series_key: str) -> bool:
                    (meta["run_id"], str(run_dir.resolve()), meta.get("started"),
                     ",".join(meta.get("kernels", [])), series_key,
                     meta.get("kernel_version", ""), int(good), len(checks), bad,
-                    suites_id([s.name for s in suites])))
+                    matrix_suites_id(suites)))
         db.execute("DELETE FROM checks WHERE run_id = ?", (meta["run_id"],))
         db.executemany("INSERT INTO checks VALUES (?,?,?,?,?,?)", [
             (meta["run_id"], s.name, c.name, c.status, c.seconds,
@@ -101,7 +108,7 @@ def last_good(db: sqlite3.Connection, run_dir: Path, base: str) -> PastRun | Non
     """The newest good run before `run_dir` with the same kernels (by name),
     base and suites."""
     meta = json.loads((run_dir / "run.json").read_text())
-    suites = suites_id([s.name for s in load_suites(run_dir)])
+    suites = matrix_suites_id(load_suites(run_dir))
     rows = db.execute(
         "SELECT path, series_key FROM runs WHERE good = 1 AND series = ? AND base = ? "
         "AND suites = ? AND run_id < ? ORDER BY run_id DESC",

@@ -2,7 +2,9 @@
 
 source -> series -> (per arch) kconfig/kbuild -> image -> vm -> guest ->
 results; JUnit is rewritten after every suite so an interrupted run still
-leaves a valid report of what it did.
+leaves a valid report of what it did. Each suite saves its own result.json
+as it goes; JUnit, the reports and the exit status are all made from those
+files, so what a run says is what its directory holds.
 """
 
 import datetime as dt
@@ -27,7 +29,7 @@ from .modes import BASE, PATCHED, load_expectations, load_modes, modes_for
 from .overhead import load_overhead
 from .progress import say
 from .reports import render_all, screenshot
-from .results import ERROR, Check, RunDir, Suite
+from .results import ERROR, Check, RunDir, Suite, all_ok, load_suites
 from .series import EMPTY, Series, apply, load_range, load_series, rev_parse
 from .source import (
     BASE_BRANCH,
@@ -130,15 +132,16 @@ def qemu_versions(arches: tuple[Arch, ...]) -> dict[str, str]:
 
 @dataclass
 class RunState:
-    """A run in progress: its directory, metadata and suites so far."""
+    """A run in progress: its directory and metadata. Its suites are the
+    result.json files each suite saves in the directory, not kept here."""
     rundir: RunDir
     meta: dict[str, Any]
-    suites: list[Suite] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     def save(self) -> None:
+        """run.json, and junit.xml from every suite saved so far."""
         with save_lock:           # suites may finish in parallel (fanout)
-            write_junit(self.suites, self.rundir.path / "junit.xml")
+            write_junit(load_suites(self.rundir.path), self.rundir.path / "junit.xml")
             self.meta["seconds"] = round(time.monotonic() - self.started, 1)
             self.rundir.save_meta(self.meta)
 
@@ -178,7 +181,6 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
             suite = Suite(label, arch.name, tree.version,
                           properties={"series_patches": str(len(series.patches))})
-            state.suites.append(suite)
             if apply_error:
                 suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
                                 detail=apply_error))
@@ -199,11 +201,13 @@ def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:
 
 
 def finish(state: RunState, with_screenshot: bool = True) -> int:
+    """The reports, the terminal summary and the exit status, all from the
+    suites saved in the run directory."""
     state.save()
     _reports(state.rundir, with_screenshot)
-    print(summary.render(state.rundir, state.suites, state.meta))
-    ok = state.suites and all(s.ok for s in state.suites)
-    return EXIT_OK if ok else EXIT_CHECKS_FAILED
+    suites = load_suites(state.rundir.path)
+    print(summary.render(state.rundir, suites, state.meta))
+    return EXIT_OK if all_ok(suites) else EXIT_CHECKS_FAILED
 
 
 def run(opts: RunOptions) -> int:

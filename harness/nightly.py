@@ -4,7 +4,9 @@ the last good night?
 1. the series applies to tonight's base (else say so plainly: the base
    moved, and which patch no longer applies);
 2. every patch: checkpatch.pl --strict, and an incremental build on each
-   arch (bisectability: which patch broke which arch);
+   arch (bisectability: which patch broke which arch) with W=1 on the C
+   files it touches: one suite, `<series>-patches/all`, saved in the run
+   directory check by check like any other, so every report shows it;
 3. the full matrix at the tip (base and patched kernels, modes, workloads),
    again with the debug config as a second config;
 4. history: recorded in results/history.sqlite and compared with the last
@@ -16,17 +18,19 @@ Exit status: 0 clean, 1 failures or regressions, 2 harness error.
 import os
 import re
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from .arches import Arch
 from .cache import cache_root, locked
 from .compare import compare
-from .errors import EXIT_CHECKS_FAILED
+from .errors import EXIT_CHECKS_FAILED, HarnessError, StageFailed
 from .history import last_good, open_db, record
 from .job import (
     CONFIGS,
     DEFAULT_SERIES,
+    Inputs,
     RunOptions,
     RunState,
     begin,
@@ -37,7 +41,7 @@ from .job import (
 )
 from .kbuild import build, check_out
 from .progress import say
-from .results import ERROR, FAILED, PASSED, Check, Suite
+from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite
 from .series import Series, apply
 from .source import BASE_BRANCH, KernelTree, tree_lock
 from .w1 import w1_check
@@ -46,6 +50,9 @@ _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
 
 
 _FINDING = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+):", re.M)
+# Lines of a failed build's log kept in its check: the compiler's error and
+# make's unwinding after it.
+BUILD_EXCERPT_LINES = 40
 
 
 def justified_types(patch_text: str) -> set[str]:
@@ -79,7 +86,8 @@ def checkpatch_verdict(name: str, output: str, patch_text: str) -> Check:
                  detail=output[-4000:], properties=props)
 
 
-def checkpatch(tree: KernelTree, patch: Path) -> Check:
+def checkpatch(tree: KernelTree, patch: Path, name: str, log: Path) -> Check:
+    """checkpatch.pl --strict on one patch; its output is appended to `log`."""
     script = tree.path / "scripts" / "checkpatch.pl"
     # checkpatch runs scripts/spdxcheck.py with the first python3 on PATH; it
     # needs Debian's python3-ply and python3-git, which a pyenv or venv
@@ -87,8 +95,9 @@ def checkpatch(tree: KernelTree, patch: Path) -> Check:
     env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
     r = subprocess.run(["perl", str(script), "--strict", "--show-types", str(patch)],
                        cwd=tree.path, capture_output=True, text=True, timeout=300, env=env)
-    return checkpatch_verdict(f"checkpatch:{patch.name}", r.stdout + r.stderr,
-                              patch.read_text(errors="replace"))
+    with open(log, "a") as f:
+        f.write(f"### {name}: {patch}\n{r.stdout}{r.stderr}\n")
+    return checkpatch_verdict(name, r.stdout + r.stderr, patch.read_text(errors="replace"))
 
 
 def series_commits(tree: KernelTree, tip: str) -> list[str]:
@@ -97,42 +106,78 @@ def series_commits(tree: KernelTree, tip: str) -> list[str]:
     return out.stdout.split()
 
 
+def per_patch_suite(series: Series, tree: KernelTree) -> Suite:
+    return Suite(f"{series.name}-patches", ALL_ARCHES, tree.version,
+                 properties={"series": series.name,
+                             "series_patches": str(len(series.patches))})
+
+
 def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Series) -> bool:
-    """The per-patch suite; False when the series does not apply at all."""
-    suite = Suite(f"{series.name}-patches", "all", tree.version)
-    state.suites.append(suite)
+    """The per-patch suite, saved in the run directory after every check
+    (the reports are made from it); False when the series does not apply."""
+    suite = per_patch_suite(series, tree)
+    suite_dir = state.rundir.suite_dir(suite)
+
+    def record(check: Check) -> None:
+        suite.add(check)
+        state.rundir.save_suite(suite)
+        state.save()
+
     try:
         tip = apply(tree, series, state.rundir.path / f"apply-{series.name}.log")
     except Exception as e:   # noqa: BLE001 - reported as the check's error
-        suite.add(Check("apply", ERROR, message=f"the series no longer applies to "
-                        f"{tree.version}: {str(e).splitlines()[0]}", detail=str(e)))
-        state.save()
+        record(Check("apply", ERROR, message=f"the series no longer applies to "
+                     f"{tree.version}: {str(e).splitlines()[0]}", detail=str(e)))
         return False
-    suite.add(Check("apply", PASSED))
-    for patch in series.patches:
-        suite.add(checkpatch(tree, patch))
-        state.save()
+    record(Check("apply", PASSED))
+    labels = series.labels()
+    for label, patch in zip(labels, series.patches, strict=True):
+        record(checkpatch(tree, patch, f"checkpatch:{label}", suite_dir / "checkpatch.log"))
     commits = series_commits(tree, tip)
     for arch in opts.arches:
         walk_dir = cache_root() / "bisect" / f"{arch.name}-{series.key}"
-        for n, (commit, patch) in enumerate(zip(commits, series.patches, strict=False), 1):
-            name = f"build:{n:02d}-{patch.stem[5:] if patch.stem[:4].isdigit() else patch.stem}"
-            say(f"nightly: {name} on {arch.name}")
-            try:
-                k = build(tree, commit, arch, list(fragments_for(arch, ())),
-                          f"{series.name}#{n}", out=walk_dir)
-                suite.add(Check(f"{name}/{arch.name}", PASSED,
-                                properties={"commit": commit, "rebuilt": str(k.rebuilt)}))
-            except Exception as e:   # noqa: BLE001 - which patch broke which arch
-                suite.add(Check(f"{name}/{arch.name}", FAILED,
-                                message=f"patch {n} breaks the {arch.name} build",
-                                detail=str(e)[-4000:], properties={"commit": commit}))
-                state.save()
-                continue
-            suite.add(_w1(tree, commit, arch, walk_dir, f"w1:{name[6:]}/{arch.name}",
-                          state.rundir.path / f"w1-{arch.name}.log"))
-            state.save()
+        for n, (commit, label) in enumerate(zip(commits, labels, strict=False), 1):
+            say(f"nightly: build:{label} on {arch.name}")
+            built = _build(tree, commit, arch, n, f"{series.name}#{n}", walk_dir,
+                           f"build:{label}/{arch.name}", suite_dir / f"build-{arch.name}.log")
+            record(built)
+            if built.status == PASSED:     # no W=1 on what did not build
+                record(_w1(tree, commit, arch, walk_dir, f"w1:{label}/{arch.name}",
+                           suite_dir / f"w1-{arch.name}.log"))
     return True
+
+
+def _build(tree: KernelTree, commit: str, arch: Arch, n: int, label: str, walk_dir: Path,
+           name: str, run_log: Path) -> Check:
+    """Patch n's incremental build in the arch's walk directory; its log is
+    appended to `run_log` in the run directory (the walk directory's own log
+    is overwritten by the next patch), and a failure quotes its end."""
+    start = time.monotonic()
+    props = {"commit": commit}
+    try:
+        k = build(tree, commit, arch, list(fragments_for(arch, ())), label, out=walk_dir)
+    except HarnessError as e:     # which patch broke which arch
+        log_text = _keep_log(getattr(e, "log", None), run_log, name, commit)
+        excerpt = "\n".join(log_text.splitlines()[-BUILD_EXCERPT_LINES:]) or str(e)
+        broke = isinstance(e, StageFailed)
+        return Check(name, FAILED if broke else ERROR, time.monotonic() - start,
+                     f"patch {n} breaks the {arch.name} build" if broke
+                     else f"cannot build patch {n} for {arch.name}: {str(e).splitlines()[0]}",
+                     excerpt[-4000:], props)
+    _keep_log(str(k.log), run_log, name, commit)
+    return Check(name, PASSED, time.monotonic() - start,
+                 properties={**props, "rebuilt": str(k.rebuilt)})
+
+
+def _keep_log(build_log: str | None, run_log: Path, name: str, commit: str) -> str:
+    """Append a patch's build log to the run directory's; return its text."""
+    try:
+        text = Path(build_log).read_text(errors="replace") if build_log else ""
+    except OSError:
+        text = ""
+    with open(run_log, "a") as f:
+        f.write(f"### {name} at {commit}\n{text}\n")
+    return text
 
 
 def _w1(tree: KernelTree, commit: str, arch: Arch, walk_dir: Path, name: str,
@@ -140,15 +185,37 @@ def _w1(tree: KernelTree, commit: str, arch: Arch, walk_dir: Path, name: str,
     """W=1 on the patch's files, with the patch's commit checked out (under
     the tree lock: another run may be switching the same tree). The walk
     only runs on a harness tree: the series was applied to it."""
+    with open(log, "a") as f:
+        f.write(f"### {name} at {commit}\n")
     with locked(tree_lock(tree)):
         check_out(tree, commit)
         return w1_check(name, tree, commit, arch, walk_dir, log)
 
 
-def nightly(opts: RunOptions, with_debug: bool = True) -> int:
+def _series_inputs(opts: RunOptions, base: bool) -> tuple[RunOptions, Inputs]:
+    """The series of a nightly (the default one unless told), and the
+    kernels to run with it."""
     if opts.commit_range is None:
         opts = replace(opts, series=opts.series or DEFAULT_SERIES)
-    inputs = resolve_inputs(replace(opts, base=True, apply_default=True))
+    return opts, resolve_inputs(replace(opts, base=base, apply_default=True))
+
+
+def patches(opts: RunOptions) -> int:
+    """The per-patch walk alone, on `opts.arches`: a CI cell of `pt-harness
+    plan` (`run --job ARCH-patches-default`), which `merge` joins with the
+    other arches' cells into one per-patch suite."""
+    opts, inputs = _series_inputs(opts, base=False)
+    series = inputs.kernels[-1]
+    state = begin(opts, [series])
+    try:
+        per_patch(state, opts, inputs.tree(), series)
+    finally:
+        state.save()
+    return finish(state, opts.screenshot)
+
+
+def nightly(opts: RunOptions, with_debug: bool = True) -> int:
+    opts, inputs = _series_inputs(opts, base=True)
     kernels = inputs.kernels
     series = kernels[-1]
     state = begin(opts, kernels)

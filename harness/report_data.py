@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .modes import load_modes
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite, load_suites
+from .results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite, all_ok, load_suites
 
 WORKLOAD_CHECK = re.compile(r"^workload:(?P<workload>[^\[]+)\[(?P<mode>[^\]]+)\]$")
 STATUSES = (PASSED, FAILED, ERROR, SKIPPED)
@@ -62,7 +62,7 @@ class RunData:
 
     @property
     def ok(self) -> bool:
-        return bool(self.suites) and all(s.ok for s in self.suites)
+        return all_ok(self.suites)
 
     @property
     def verdict(self) -> str:
@@ -79,11 +79,22 @@ class RunData:
         """Failed and errored checks, in run order."""
         return [(s, c) for s in self.suites for c in s.checks if c.status in (FAILED, ERROR)]
 
+    @property
+    def matrix_suites(self) -> list[Suite]:
+        """The (kernel, arch) suites: built, booted, measured."""
+        return [s for s in self.suites if not s.per_patch]
+
+    @property
+    def patch_suites(self) -> list[Suite]:
+        """The nightly's per-patch suites (checkpatch, builds, W=1)."""
+        return [s for s in self.suites if s.per_patch]
+
     def arches(self) -> list[str]:
-        return _unique([*self.meta.get("arches", []), *(s.arch for s in self.suites)])
+        return _unique([*self.meta.get("arches", []), *(s.arch for s in self.matrix_suites)])
 
     def kernels(self) -> list[str]:
-        return _unique([*self.meta.get("kernels", []), *(s.kernel for s in self.suites)])
+        return _unique([*self.meta.get("kernels", []),
+                        *(s.kernel for s in self.matrix_suites)])
 
     def modes(self) -> list[str]:
         """Modes run, in modes.toml order, unknown ones last."""

@@ -17,6 +17,7 @@ from .compare import CompareResult, compare
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
 from .report_data import RunData, WorkloadResult, load_run
+from .report_patches import PatchProblem, patch_tables
 from .results import FAILED, PASSED, SKIPPED, Check, Suite
 from .svgchart import Line, line_chart
 
@@ -63,7 +64,7 @@ def kernel_labels(run: RunData) -> list[str]:
             out.append("base (unpatched)")
             continue
         patches = next((s.properties.get("series_patches") for s in run.suites
-                        if s.kernel == kernel), None)
+                        if kernel in (s.kernel, s.properties.get("series"))), None)
         out.append(f"{kernel} ({patches} patches)" if patches else kernel)
     return out
 
@@ -84,7 +85,7 @@ def render_summary(run: RunData) -> str:
     text = _env(autoescape=False).get_template("summary.txt.j2").render(
         run=run, counts=counts_text(run), kernel_version=kernel_version(run),
         kernels=kernel_labels(run), qemu=report_text.qemu_versions(run),
-        boots=report_text.boot_times(run), figures=figures,
+        boots=report_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
         any_failed_figure=any(line.endswith("*") for line in figures),
         overheads=report_text.overheads(run), problems=run.problems())
     return report_text.fit(text)
@@ -160,7 +161,7 @@ def charts(run: RunData) -> list[dict[str, str]]:
 
 def suite_rows(run: RunData) -> list[dict[str, Any]]:
     rows = []
-    for s in run.suites:
+    for s in run.matrix_suites:
         build, boot, console = (run.check(s, n) for n in ("build", "boot", "console"))
         links = {log: f"{s.dirname}/{log}" for log in ("build.log", "console.log")
                  if (run.path / s.dirname / log).exists()}
@@ -173,21 +174,28 @@ def suite_rows(run: RunData) -> list[dict[str, Any]]:
 Problems = list[tuple[Suite, Check]]
 
 
-def splats_and_failures(run: RunData) -> tuple[Problems, Problems]:
-    problems = run.problems()
+def splats_and_failures(run: RunData, patch_problems: list[PatchProblem]
+                        ) -> tuple[Problems, Problems]:
+    """Splats, and the other failures but those of the per-patch table,
+    whose excerpts are shown there."""
+    in_table = {id(p.check) for p in patch_problems}
+    problems = [(s, c) for s, c in run.problems() if id(c) not in in_table]
     splats = [(s, c) for s, c in problems if c.name == "console"]
     return splats, [(s, c) for s, c in problems if c.name != "console"]
 
 
 def render_html(run: RunData) -> str:
     columns = matrix_columns(run)
-    splats, failures = splats_and_failures(run)
+    tables = patch_tables(run)
+    patch_problems = [p for t in tables for p in t.problems]
+    splats, failures = splats_and_failures(run, patch_problems)
     apply_logs = sorted(p.name for p in run.path.glob("apply-*.log"))
     return _env(autoescape=True).get_template("report.html.j2").render(
         run=run, meta=run.meta, counts=run.counts(), kernel_version=kernel_version(run),
         kernels=kernel_labels(run), columns=columns, matrix=matrix(run, columns),
         charts=charts(run), suites=suite_rows(run), splats=splats, failures=failures,
-        workloads=[w for w in run.workloads if w.has_figures], apply_logs=apply_logs)
+        workloads=[w for w in run.workloads if w.has_figures], apply_logs=apply_logs,
+        patch_tables=tables, patch_problems=patch_problems)
 
 
 # -- screenshot -----------------------------------------------------------

@@ -7,7 +7,12 @@ Layout of results/<run-id>/:
                            atomically after each check, so a crash keeps
                            what was done)
     build.log, console.log, samples-<workload>.json
+  <series>-patches-all/    the nightly's per-patch suite, all arches in one
+    result.json, checkpatch.log, build-<arch>.log, w1-<arch>.log
   junit.xml                all suites (rewritten after each suite)
+
+The result.json files are the run's one record of its checks: every
+report, and the exit status, is made from them and nothing else.
 """
 
 import datetime as dt
@@ -22,6 +27,9 @@ from .errors import HarnessError
 from .workloads import REPO_ROOT
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+# The arch of a suite whose checks span arches (the nightly's per-patch
+# walk names the arch in each check instead).
+ALL_ARCHES = "all"
 
 
 @dataclass
@@ -56,6 +64,11 @@ class Suite:
     @property
     def ok(self) -> bool:
         return all(c.status in (PASSED, SKIPPED) for c in self.checks) and bool(self.checks)
+
+    @property
+    def per_patch(self) -> bool:
+        """The nightly's per-patch suite, not a (kernel, arch) of the matrix."""
+        return self.arch == ALL_ARCHES
 
     def add(self, check: Check) -> Check:
         self.checks.append(check)
@@ -100,10 +113,16 @@ class RunDir:
         atomic_write(self.path / "run.json", json.dumps(meta, indent=2) + "\n")
 
 
+def load_suite(result_json: Path) -> Suite:
+    raw = json.loads(result_json.read_text())
+    checks = [Check(**c) for c in raw.pop("checks")]
+    return Suite(checks=checks, **raw)
+
+
 def load_suites(run: Path) -> list[Suite]:
-    suites = []
-    for f in sorted(run.glob("*/result.json")):
-        raw = json.loads(f.read_text())
-        checks = [Check(**c) for c in raw.pop("checks")]
-        suites.append(Suite(checks=checks, **raw))
-    return suites
+    return [load_suite(f) for f in sorted(run.glob("*/result.json"))]
+
+
+def all_ok(suites: list[Suite]) -> bool:
+    """The run's verdict: some suite ran, and none has a failed check."""
+    return bool(suites) and all(s.ok for s in suites)
