@@ -11,8 +11,8 @@ from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
 from .kcidb import KcidbSettings, write_kcidb
-from .nightly import nightly
-from .plan import CONFIG_SETS, jobs, merge, parse_job, plan_json
+from .nightly import nightly, patches
+from .plan import CONFIG_SETS, PATCHES, jobs, merge, parse_job, plan_json
 from .report_data import load_run
 from .reports import compare, render_all
 from .session import shell
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                 parallel=_parallel(args.parallel, check),
                 screenshot=not check,     # Chromium costs seconds of the loop
                 debuginfo=check)
+            if getattr(args, "job", None) and parse_job(args.job).kernel == PATCHES:
+                return patches(opts)        # the nightly's per-patch walk, one arch
             return run(opts)
         if args.command == "report":
             for path in render_all(_run_dir(args.run_dir)):
