@@ -60,3 +60,18 @@ def parse_records(stdout: str) -> list[dict[str, Any]]:
             rec = {"phase": "malformed", "line": line}
         records.append(rec)
     return records
+
+
+def cpu_list_count(text: str) -> int:
+    """CPUs in a kernel CPU list such as /sys/devices/system/cpu/online
+    ("0-1", "0,2-3", "0"); 0 for an empty or malformed list."""
+    count = 0
+    for part in text.strip().split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part.strip())
+        if not m:
+            return 0
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        if last < first:
+            return 0
+        count += last - first + 1
+    return count

@@ -25,6 +25,7 @@ from .kconfig import compiler_text
 from .modes import Expectation, Mode
 from .overhead import CHECK_NAME as OVERHEAD_CHECK
 from .overhead import OverheadPlan, run_overhead
+from .parsers import cpu_list_count
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import CHECK_NAME as SELFTEST_CHECK
@@ -41,6 +42,7 @@ from .workload_runner import (
 )
 
 SSH_TIMEOUT = 120.0
+CPU_ONLINE = "/sys/devices/system/cpu/online"
 DISK_MB = 256
 
 
@@ -181,6 +183,20 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     except GuestError:
         boot_knobs = {}
     props.update({f"knob_{k}": v for k, v in boot_knobs.items()})
+    # Concurrency figures need the vCPUs QEMU was given: an SMP kernel that
+    # cannot see them (x86 without ACPI reads only the boot CPU from the MP
+    # table) would race nothing, and every race check would pass.
+    try:
+        online = guest.run(f"cat {CPU_ONLINE}", timeout=30).stdout.strip()
+    except GuestError as e:
+        online = f"unreadable: {e}"
+    props["cpus_online"] = online
+    if cpu_list_count(online) < vm.spec.cpus:
+        t.record(FAILED, f"{cpu_list_count(online)} CPU(s) online ({CPU_ONLINE}: {online!r}), "
+                 f"QEMU gave the guest {vm.spec.cpus}", console.tail(vm.spec.console_log),
+                 props)
+        skip_rest(suite, run, plan.case_names(), "guest runs fewer CPUs than it was given")
+        return
     t.record(PASSED, properties=props)
     for mode in plan.modes:
         _run_mode(plan, mode, suite, run, vm, guest, boot_knobs)

@@ -56,3 +56,15 @@ def test_figures_missing_phase_is_named() -> None:
         assert "populated" in str(e)
     else:
         raise AssertionError("no error for missing phases")
+
+
+def test_cpu_list_count() -> None:
+    from harness.parsers import cpu_list_count
+
+    # As the kernel prints CPU lists (lib/bitmap-str.c): ranges and commas.
+    assert cpu_list_count("0-1\n") == 2
+    assert cpu_list_count("0") == 1
+    assert cpu_list_count("0,2-3") == 3
+    assert cpu_list_count("") == 0
+    assert cpu_list_count("unreadable: ssh") == 0
+    assert cpu_list_count("3-1") == 0
