@@ -121,7 +121,19 @@ def run_workload(guest: Guest, w: Workload, mode: Mode, expectations: list[Expec
     if check.properties:
         check.properties.update(counter_deltas(samples))
         check.properties.update({f"published_{k}": v for k, v in w.published})
+        check.properties.update(cpu_figures(records))
     return check
+
+
+def cpu_figures(records: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]
+    """The CPUs a racing workload's threads really ran on, as it reports
+    them (cpus_seen of cpus_online): a race on one CPU tested nothing."""
+    out = {}
+    for r in records:
+        for key in ("cpus_online", "cpus_seen"):
+            if key in r:
+                out[key] = str(r[key])
+    return out
 
 
 def counter_deltas(samples: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]

@@ -68,3 +68,16 @@ def test_cpu_list_count() -> None:
     assert cpu_list_count("") == 0
     assert cpu_list_count("unreadable: ssh") == 0
     assert cpu_list_count("3-1") == 0
+
+
+def test_cpu_figures_of_a_racing_workload() -> None:
+    from harness.parsers import parse_records
+    from harness.workload_runner import cpu_figures
+
+    # race-refill's emptied record, run on this project's 2-core host
+    # (`race-refill --threads 4 --seconds 1 --size-mb 64`, no series).
+    out = ('PTREC {"phase":"emptied","t_ms":2777.6,"vmpte_kb":152,"pagetables_kb":5624,'
+           '"iterations":4152,"page_writes":99648,"reclaim_calls":0,'
+           '"reclaim_supported":false,"cpus_online":2,"cpus_seen":2}\n')
+    assert cpu_figures(parse_records(out)) == {"cpus_online": "2", "cpus_seen": "2"}
+    assert cpu_figures(parse_records('PTREC {"phase":"emptied","t_ms":1}\n')) == {}

@@ -32,6 +32,7 @@ struct worker {
 	uint64_t **pages;	/* the pages this thread owns */
 	int *whole;		/* page starts a table this thread owns alone */
 	unsigned long iters, faults;
+	uint64_t cpus;		/* CPUs this thread ran on (bit n: CPU n) */
 };
 
 static char *area;
@@ -98,6 +99,7 @@ static void *worker_main(void *arg)
 		}
 		if (it % 8 == 7)
 			sched_yield();
+		w->cpus |= 1ULL << (sched_getcpu() & 63);
 	}
 	w->iters = it;
 	return NULL;
@@ -132,7 +134,9 @@ static void *reclaimer_main(void *arg)
 int main(int argc, char **argv)
 {
 	unsigned long seconds = 10, i, t, iters = 0, faults = 0;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	static struct worker w[MAX_THREADS];
+	uint64_t cpus = 0;
 	struct pt_fin fin = { 0 };
 	const struct pt_opt opts[] = {
 		{ "--threads", PT_OPT_ULONG, &nthreads },
@@ -194,9 +198,16 @@ int main(int argc, char **argv)
 		faults += w[t].faults;
 	}
 	pthread_join(rt, NULL);
+	for (t = 0; t < nthreads; t++)
+		cpus |= w[t].cpus;
 	pt_emptied(&fin, "emptied",
-		   ",\"iterations\":%lu,\"page_writes\":%lu,\"reclaim_calls\":%lu,\"reclaim_supported\":%s",
-		   iters, faults, reclaim_calls, reclaim_unsupported ? "false" : "true");
+		   ",\"iterations\":%lu,\"page_writes\":%lu,\"reclaim_calls\":%lu,\"reclaim_supported\":%s,\"cpus_online\":%ld,\"cpus_seen\":%d",
+		   iters, faults, reclaim_calls, reclaim_unsupported ? "false" : "true",
+		   online, __builtin_popcountll(cpus));
+	/* A race on one CPU is no race: the threads must have run on two. */
+	if (online >= 2 && __builtin_popcountll(cpus) < 2)
+		pt_fail("the threads ran on %d CPU of %ld online: no race was tested",
+			__builtin_popcountll(cpus), online);
 
 	pt_finish(&fin, area, size, tables, "");
 
