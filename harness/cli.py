@@ -129,7 +129,7 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
                    help="workload catalog (default: harness/data/workloads.toml)")
 
 
-KNOBS = ("scan_delay_ms", "scan_size_mb")
+KNOBS = ("scan_delay_ms", "scan_tables")
 
 
 def parse_knobs(items: list[str]) -> tuple[tuple[str, str], ...]:

@@ -66,12 +66,18 @@ class RunOptions:
     debuginfo: bool = False              # DWARF line tables for decoded splats (check)
 
 
-def fragments_for(arch: Arch, extra: tuple[Path, ...],
-                  debuginfo: bool = False) -> tuple[Path, ...]:
+SERIES_FRAGMENT = CONFIGS / "pt-reclaim.config"
+
+
+def fragments_for(arch: Arch, extra: tuple[Path, ...], debuginfo: bool = False,
+                  patched: bool = False) -> tuple[Path, ...]:
     """The kconfig fragments of a build. `debuginfo` (the developer's
     check) adds line tables, so a splat decodes to a line of their source;
-    the default job does without, its builds being the ones paid cold."""
+    the default job does without, its builds being the ones paid cold.
+    `patched` adds the options the series itself adds (the base kernel
+    does not know them)."""
     return (CONFIGS / "base.config", CONFIGS / arch.config_fragment,
+            *((SERIES_FRAGMENT,) if patched else ()),
             *((CONFIGS / "debuginfo.config",) if debuginfo else ()), *extra)
 
 
@@ -187,7 +193,8 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             kind = PATCHED if commit and carries_series(tree, commit) else BASE
             modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
             plan = SuitePlan(tree, commit, arch,
-                             fragments_for(arch, opts.extra_fragments, opts.debuginfo),
+                             fragments_for(arch, opts.extra_fragments, opts.debuginfo,
+                                           patched=kind == PATCHED),
                              opts.workloads, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
                              load_overhead() if kind == PATCHED and opts.overhead else None)

@@ -87,12 +87,14 @@ def check_out(tree: KernelTree, commit: str) -> None:
 
 
 def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
-          label: str, out: Path | None = None) -> BuiltKernel:
+          label: str, out: Path | None = None,
+          optional: tuple[Path, ...] = ()) -> BuiltKernel:
     """Build `commit` of `tree` (for a user tree: its working tree) for `arch`.
 
     With `out`, build in that directory whatever it last built: the nightly
     walks a series commit by commit in one directory, so each step rebuilds
-    only what that patch touched."""
+    only what that patch touched. The options of the `optional` fragments
+    (some of `fragments`) are merged but not required to stick."""
     require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
     require("ccache", "ccache")
     key = build_key(tree, commit, arch, fragments)
@@ -121,7 +123,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
         cstamp = out / CONFIG_STAMP
         if not (out / ".config").exists() or not cstamp.exists() \
                 or cstamp.read_text() != config_key:
-            configure(tree.path, out, arch, fragments, log)
+            configure(tree.path, out, arch, fragments, log, optional)
             cstamp.write_text(config_key)
         env, make = kbuild_command(tree, out, arch)
         # headers_install: the selftest is compiled against these uapi headers.

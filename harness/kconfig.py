@@ -78,9 +78,11 @@ def make_env(arch: Arch) -> dict[str, str]:
     return env
 
 
-def configure(tree: Path, out: Path, arch: Arch, fragments: list[Path], log: Path) -> None:
-    """Write out/.config from tinyconfig and `fragments`; verify every option."""
-    wanted = requested_options(fragments)
+def configure(tree: Path, out: Path, arch: Arch, fragments: list[Path], log: Path,
+              optional: tuple[Path, ...] = ()) -> None:
+    """Write out/.config from tinyconfig and `fragments`; verify every option
+    except those of the `optional` fragments."""
+    wanted = requested_options([f for f in fragments if f not in optional])
     env = make_env(arch)
     make = ["make", "-s", "-C", str(tree), f"O={out}", f"ARCH={arch.kernel_arch}"]
     if arch.cross_compile:

@@ -30,6 +30,7 @@ from .history import last_good, open_db, record
 from .job import (
     CONFIGS,
     DEFAULT_SERIES,
+    SERIES_FRAGMENT,
     Inputs,
     RunOptions,
     RunState,
@@ -155,7 +156,10 @@ def _build(tree: KernelTree, commit: str, arch: Arch, n: int, label: str, walk_d
     start = time.monotonic()
     props = {"commit": commit}
     try:
-        k = build(tree, commit, arch, list(fragments_for(arch, ())), label, out=walk_dir)
+        # The series' own options are merged but not required: the patches
+        # before the one that adds an option cannot have it.
+        k = build(tree, commit, arch, list(fragments_for(arch, (), patched=True)), label,
+                  out=walk_dir, optional=(SERIES_FRAGMENT,))
     except HarnessError as e:     # which patch broke which arch
         log_text = _keep_log(getattr(e, "log", None), run_log, name, commit)
         excerpt = "\n".join(log_text.splitlines()[-BUILD_EXCERPT_LINES:]) or str(e)

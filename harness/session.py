@@ -42,7 +42,8 @@ def shell(arch: Arch, kernel_src: Path | None, series_dir: Path | None, base: bo
     commit = "worktree" if series.empty and not tree.scratch else \
         apply(tree, series, out / "apply.log")
     # A developer's tree gets check's fragments, so shell boots check's build.
-    fragments = fragments_for(arch, (), debuginfo=kernel_src is not None)
+    fragments = fragments_for(arch, (), debuginfo=kernel_src is not None,
+                              patched=not series.empty)
     kernel = build(tree, commit, arch, list(fragments), series.name)
     image = build_image(arch)
     with booted(kernel, image, out, keep=keep) as (vm, guest):

@@ -5,13 +5,13 @@ from pathlib import Path
 from harness.nightly import checkpatch_verdict, justified_types
 from harness.results import FAILED, PASSED
 
-PATCH4 = next((Path(__file__).parent.parent / "kernel-patches").glob(
-    "pt-reclaim*/0004-selftests-mm-add-a-test-for-MADV_PT_RECLAIM.patch"))
+PATCH7 = next((Path(__file__).parent.parent / "kernel-patches").glob(
+    "pt-reclaim*/0007-selftests-mm-add-a-test-for-MADV_PT_RECLAIM.patch"))
 
 
 def test_warning_named_in_the_commit_message_is_justified(golden: Path) -> None:
     out = (golden / "checkpatch-warning.txt").read_text()
-    c = checkpatch_verdict("checkpatch:0004", out, PATCH4.read_text())
+    c = checkpatch_verdict("checkpatch:0007", out, PATCH7.read_text())
     assert c.status == PASSED, c.message
     assert c.properties["justified"] == "FILE_PATH_CHANGES"
 

@@ -134,7 +134,7 @@ def test_mode_knobs_from_data_and_cli_overrides() -> None:
     assert setup_mode(guest, always, {"scan_delay_ms": "50"}) == ""  # type: ignore[arg-type]
     written = "\n".join(guest.commands)
     assert "echo 50 > /proc/sys/vm/pt_reclaim_scan_delay_ms" in written
-    assert "echo 1024 > /proc/sys/vm/pt_reclaim_scan_size_mb" in written
+    assert "echo 8192 > /proc/sys/vm/pt_reclaim_scan_tables" in written
     assert "echo 100 >" not in written
 
 

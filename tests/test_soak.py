@@ -36,7 +36,7 @@ def soak_mode() -> str:
 @pytest.mark.skipif(not SERIES.exists(), reason="no series in kernel-patches/pt-reclaim")
 def test_short_soak(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "harness.cli", "run", "--no-base", "--mode", soak_mode(),
-            "--knob", "scan_delay_ms=50", "--knob", "scan_size_mb=1024",
+            "--knob", "scan_delay_ms=50", "--knob", "scan_tables=8192",
             "--repeat", ROUNDS, "--results", str(tmp_path)]
     if DEBUG:
         argv += ["--config", str(REPO / "kernel-patches" / "configs" / "debug.config")]
