@@ -83,11 +83,12 @@ def table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str
     return lines
 
 
-def figures_table(run: RunData) -> list[str]:
+def figures_table(run: RunData, skip: tuple[str, ...] = ()) -> list[str]:
+    """`skip`: workloads another block of the summary reports (scale)."""
     modes, arches = run.modes(), run.arches()
     rows: list[list[str]] = []
     for name in run.workload_names():
-        if name == OVERHEAD_WORKLOAD:
+        if name == OVERHEAD_WORKLOAD or name in skip:
             continue
         for arch in arches:
             for mode in modes:

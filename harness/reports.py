@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from . import report_text
+from . import report_text, scale_report
 from .compare import CompareResult, compare
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
@@ -81,11 +81,12 @@ def counts_text(run: RunData) -> str:
 
 
 def render_summary(run: RunData) -> str:
-    figures = report_text.figures_table(run)
+    figures = report_text.figures_table(run, skip=scale_report.SCALE_WORKLOADS)
     text = _env(autoescape=False).get_template("summary.txt.j2").render(
         run=run, counts=counts_text(run), kernel_version=kernel_version(run),
         kernels=kernel_labels(run), qemu=report_text.qemu_versions(run),
         boots=report_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
+        scale=scale_report.summary_lines(run),
         any_failed_figure=any(line.endswith("*") for line in figures),
         overheads=report_text.overheads(run), problems=run.problems())
     return report_text.fit(text)
@@ -195,7 +196,9 @@ def render_html(run: RunData) -> str:
         kernels=kernel_labels(run), columns=columns, matrix=matrix(run, columns),
         charts=charts(run), suites=suite_rows(run), splats=splats, failures=failures,
         workloads=[w for w in run.workloads if w.has_figures], apply_logs=apply_logs,
-        patch_tables=tables, patch_problems=patch_problems)
+        patch_tables=tables, patch_problems=patch_problems,
+        scale_rows=scale_report.scale_rows(run), scale_published=scale_report.published_line(),
+        scale_knobs=scale_report.boot_knobs(run))
 
 
 # -- screenshot -----------------------------------------------------------
