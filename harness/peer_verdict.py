@@ -9,6 +9,7 @@ it): reported with its message, not failed. A case failing only under
 `never` is named too, as flaky: the scanner was off there.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from .ktap import FAIL, SKIP, XFAIL, parse
@@ -64,6 +65,21 @@ def _last_line(text: str) -> str:
     return lines[-1][:MESSAGE_CHARS] if lines else ""
 
 
+# kselftest_harness.h's own progress lines around a case: not the reason.
+_HARNESS_LINE = re.compile(r"^(RUN|OK|FAIL|SKIP|XFAIL)\s|Test terminated|^\s*$")
+
+
+_ASSERTION = re.compile(r"\.[ch]:\d+:")       # file.c:LINE:test:Expected ...
+
+
+def _why(diagnostics: list[str]) -> str:
+    """Why a case failed: kselftest_harness's first assertion line, else
+    the last line the program printed before the result (a kselftest.h
+    program names the case there: mkdirty's "[INFO] PTRACE write access")."""
+    said = [d for d in diagnostics if not _HARNESS_LINE.search(d.strip())]
+    return next((d for d in said if _ASSERTION.search(d)), said[-1] if said else "")
+
+
 def outcomes(run: ModeRun) -> ModeOutcome:
     """The cases of one run: KTAP results when the program prints KTAP,
     else its exit status as one case; a crash, a `Bail out!`, a timeout or
@@ -77,7 +93,7 @@ def outcomes(run: ModeRun) -> ModeOutcome:
         seen[c.name] = seen.get(c.name, 0) + 1
         key = c.name if seen[c.name] == 1 else f"{c.name} #{seen[c.name]}"
         status = {FAIL: FAIL, SKIP: SKIP, XFAIL: OK}.get(c.status, OK)
-        why = c.directive or (c.diagnostics[-1] if status == FAIL and c.diagnostics else "")
+        why = c.directive or (_why(c.diagnostics) if status == FAIL else "")
         out.cases.append(CaseOutcome(key, status, why[:MESSAGE_CHARS]))
     code = run.exit_status
     if run.timed_out:
@@ -89,7 +105,9 @@ def outcomes(run: ModeRun) -> ModeOutcome:
                                      f"{_exit_meaning(code)}: {_last_line(run.output)}"))
     elif r.planned == 0 and not r.cases:        # 1..0 # SKIP why
         out.cases.append(CaseOutcome("(program)", SKIP, r.plan_directive[:MESSAGE_CHARS]))
-    elif r.bail_out is not None:
+    elif r.bail_out is not None and (not r.complete or not out.failed()):
+        # A Bail out! after the failed cases only sums them up (mkdirty's
+        # "2 out of 6 tests failed"); before the end, or alone, it is one.
         out.cases.append(CaseOutcome("(bail out)", FAIL, r.bail_out[:MESSAGE_CHARS]))
     elif not r.complete and code == KSFT_SKIP:   # ksft_exit_skip after a plan
         out.cases.append(CaseOutcome("(rest)", SKIP, _last_line(run.output)))

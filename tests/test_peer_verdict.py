@@ -1,0 +1,108 @@
+"""The peer suite's parser and verdict on real mm selftest output
+(tests/golden/peer/README.md says which run each file came from)."""
+
+import re
+from pathlib import Path
+
+from harness.ktap import parse
+from harness.peer_verdict import FAIL, OK, SKIP, ModeRun, judge_program, outcomes, whole
+from harness.results import ERROR, FAILED, PASSED, SKIPPED
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "peer"
+
+
+def capture(name: str, mode: str) -> ModeRun:
+    """A saved run: the command and `# exit N, S s` on its first two lines,
+    as run_program writes them, then the program's output."""
+    head, status, output = (GOLDEN / name).read_text().split("\n", 2)
+    m = re.fullmatch(r"# exit (-?\d+)( \(timed out\))?, ([\d.]+)s", status)
+    assert head.startswith("# /tmp/peer-mm/") and m, name
+    return ModeRun(mode, int(m[1]), output, float(m[3]), timed_out=bool(m[2]), timeout=300)
+
+
+def test_ktap_extensions_on_real_output() -> None:
+    mk = parse((GOLDEN / "mkdirty-never.log").read_text())
+    assert mk.planned == 6 and mk.complete
+    assert mk.bail_out == "2 out of 6 tests failed"
+    assert mk.totals == {"pass": 2, "fail": 2, "xfail": 0, "xpass": 0, "skip": 2, "error": 0}
+    pf = parse((GOLDEN / "pfnmap-always.log").read_text())
+    assert (pf.planned, pf.cases, pf.complete) == (0, [], True)
+    assert pf.plan_directive == "SKIP Cannot open '/dev/mem': No such file or directory"
+
+
+def test_outcomes_count_cases_and_sum_up_a_bail_out_once() -> None:
+    mk = outcomes(capture("mkdirty-never.log", "never"))
+    assert (mk.count(OK), mk.count(FAIL), mk.count(SKIP)) == (2, 2, 2)
+    # The two failures are the same line; the [INFO] before each says which.
+    assert [(c.key, c.message) for c in mk.cases if c.status == FAIL] == [
+        ("write() failed", "[INFO] PTRACE write access"),
+        ("write() failed #2", "[INFO] PTRACE write access to THP")]
+    remap = outcomes(capture("mremap_test-1g-always.log", "always"))
+    failed = remap.failed()
+    assert len(failed) == 4 and all(k.startswith("2GB mremap") for k in failed)
+    assert "Cannot allocate memory" in failed[next(iter(failed))].message
+    # XFAIL cases (expected mremap failures) count as ok.
+    assert remap.count(OK) == 22 and remap.count(SKIP) == 0
+
+
+def test_whole_program_skip() -> None:
+    o = outcomes(capture("pfnmap-always.log", "always"))
+    assert [(c.key, c.status) for c in o.cases] == [("(program)", SKIP)]
+    c = judge_program("pfnmap", capture("pfnmap-always.log", "never"),
+                      capture("pfnmap-always.log", "always"))
+    assert c.status == SKIPPED and "/dev/mem" in c.message
+
+
+def test_fails_only_under_always_is_the_series() -> None:
+    """Real runs paired: never from a 3 GiB guest where the 2GB cases
+    pass, always from a 1 GiB guest where they fail."""
+    c = judge_program("mremap_test", capture("mremap_test-3g-never.log", "never"),
+                      capture("mremap_test-1g-always.log", "always"))
+    assert c.status == FAILED
+    assert c.message.startswith("failed only under always: 2GB mremap - Source PUD-aligned")
+    p = c.properties
+    assert (p["never_ok"], p["never_fail"], p["always_ok"], p["always_fail"]) == \
+        ("26", "0", "22", "4")
+    assert p["always_only_cases"] == "4" and p["environment_cases"] == "0"
+    assert p["never_exit"] == "0" and p["always_exit"] == "1"
+
+
+def test_fails_in_both_modes_is_the_environment() -> None:
+    c = judge_program("mkdirty", capture("mkdirty-never.log", "never"),
+                      capture("mkdirty-always.log", "always"))
+    assert c.status == PASSED
+    assert c.message.startswith("failed in both modes (environment): write() failed: "
+                                "[INFO] PTRACE write access")
+    assert c.properties["environment_cases"] == "2"
+    assert c.properties["always_only_cases"] == "0"
+
+
+def test_fails_only_under_never_is_flaky_not_the_series() -> None:
+    c = judge_program("mremap_test", capture("mremap_test-1g-always.log", "never"),
+                      capture("mremap_test-3g-never.log", "always"))
+    assert c.status == PASSED and "only under never (flaky)" in c.message
+    assert c.properties["never_only_cases"] == "4"
+
+
+def test_a_run_that_could_not_happen_is_an_error() -> None:
+    c = judge_program("mkdirty", capture("mkdirty-never.log", "never"),
+                      ModeRun("always", -1, "", 0.0, error="the guest died"))
+    assert c.status == ERROR and "always: the guest died" in c.message
+
+
+def test_whole_adds_up_and_names_the_always_only_programs() -> None:
+    series = judge_program("mremap_test", capture("mremap_test-3g-never.log", "never"),
+                           capture("mremap_test-1g-always.log", "always"))
+    env = judge_program("mkdirty", capture("mkdirty-never.log", "never"),
+                        capture("mkdirty-always.log", "always"))
+    skip = judge_program("gup_test", capture("gup_test-never.log", "never"),
+                         capture("gup_test-never.log", "always"))
+    assert skip.status == SKIPPED
+    w = whole([series, env, skip], {"peer_size": "full"})
+    assert w.status == FAILED and w.message.startswith("failed only under always: mremap_test;")
+    p = w.properties
+    assert (p["never_ok"], p["never_fail"], p["never_skip"]) == ("28", "2", "3")
+    assert (p["always_ok"], p["always_fail"], p["always_skip"]) == ("24", "6", "3")
+    assert (p["always_only_cases"], p["environment_cases"]) == ("4", "2")
+    assert p["programs"] == "3" and p["peer_size"] == "full"
+    assert whole([env, skip], {}).status == PASSED
