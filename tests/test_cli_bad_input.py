@@ -21,6 +21,9 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     (["run", "--arch", "riscv64"], "unknown arch 'riscv64'"),
     (["run", "--workload", "no-such"], "unknown workload no-such"),
     (["run", "--mode", "sometimes"], "unknown mode sometimes"),
+    # A scale workload runs only in the modes its catalog entry lists.
+    (["run", "--workload", "rfc-50g-small", "--mode", "always"],
+     "nothing to run for workload rfc-50g-small (runs in base,"),
     (["run", "--knob", "scan_delay_ms=fast"], "--knob 'scan_delay_ms=fast'"),
     (["run", "--kernel-src", "/does/not exist"], "/does/not exist: no such directory"),
     (["run", "--kernel-src", "/etc"], "not a kernel tree"),
