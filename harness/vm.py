@@ -21,6 +21,7 @@ from .proc import kill, require, spawn
 from .progress import say
 
 GUEST_PORT = 22
+ICOUNT = "shift=0,sleep=off"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class VMSpec:
     cpus: int = 2
     append: str = ""
     drives: tuple[Path, ...] = field(default_factory=tuple)
+    # The guest's clocks count instructions (`-icount shift=0,sleep=off`:
+    # one ns of guest time per instruction, no sleeping when idle), so a
+    # guest-timed benchmark reads the same figure whatever the host's load.
+    # TCG only, and QEMU then runs all vCPUs in one thread (no MTTCG).
+    icount: bool = False
 
 
 def free_port() -> int:
@@ -62,6 +68,10 @@ def qemu_argv(spec: VMSpec, accel: str, port: int) -> list[str]:
             "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT}",
             "-device", "virtio-net-pci,netdev=net0",
             "-device", "virtio-rng-pci"]
+    if spec.icount:
+        if accel != "tcg":
+            raise GuestError(f"{spec.arch.name}: icount needs TCG, not {accel}")
+        argv += ["-icount", ICOUNT]
     for i, drive in enumerate(spec.drives):
         argv += ["-drive", f"file={drive},format=raw,if=none,id=d{i}",
                  "-device", f"virtio-blk-pci,drive=d{i}"]

@@ -3,13 +3,13 @@ from pathlib import Path
 import pytest
 
 from harness.arches import ARCHES, get_arch
-from harness.errors import BadInput
+from harness.errors import BadInput, GuestError
 from harness.vm import VMSpec, kernel_cmdline, qemu_argv
 
 
-def spec(name: str, drives: tuple[Path, ...] = ()) -> VMSpec:
+def spec(name: str, drives: tuple[Path, ...] = (), icount: bool = False) -> VMSpec:
     return VMSpec(get_arch(name), Path("/k/Image"), Path("/k/initrd"), Path("/r/console.log"),
-                  drives=drives)
+                  drives=drives, icount=icount)
 
 
 def test_unknown_arch() -> None:
@@ -35,6 +35,23 @@ def test_arm64_command_line() -> None:
     assert argv[argv.index("-machine") + 1] == "virt"
     assert "file=/d/disk.img,format=raw,if=none,id=d0" in argv
     assert "console=ttyAMA0" in kernel_cmdline(spec("arm64"))
+
+
+def test_icount_is_one_flag_on_either_arch() -> None:
+    """The icount guest is the same command line plus `-icount`, once."""
+    for name in ARCHES:
+        plain = qemu_argv(spec(name), "tcg", 40002)
+        timed = qemu_argv(spec(name, icount=True), "tcg", 40002)
+        assert "-icount" not in plain
+        assert timed.count("-icount") == 1
+        assert timed[timed.index("-icount") + 1] == "shift=0,sleep=off"
+        i = timed.index("-icount")
+        assert timed[:i] + timed[i + 2:] == plain
+
+
+def test_icount_refuses_kvm() -> None:
+    with pytest.raises(GuestError, match="icount needs TCG"):
+        qemu_argv(spec("x86_64", icount=True), "kvm", 40003)
 
 
 def test_panic_reboots_into_exit() -> None:
