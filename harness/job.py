@@ -197,7 +197,7 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                                            patched=kind == PATCHED),
                              opts.workloads, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
-                             load_overhead() if kind == PATCHED and opts.overhead else None)
+                             load_overhead() if kind == PATCHED and opts.overhead else ())
             tasks.append(partial(_run_and_save, plan, suite, state))
         run_all(tasks, opts.parallel)
 

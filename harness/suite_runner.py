@@ -19,12 +19,11 @@ from .boot import booted
 from .catalog import Workload
 from .errors import GuestError, HarnessError
 from .guest import Guest
-from .image import build_image
+from .image import GuestImage, build_image
 from .kbuild import BuiltKernel, build
 from .kconfig import compiler_text
 from .modes import Expectation, Mode
-from .overhead import CHECK_NAME as OVERHEAD_CHECK
-from .overhead import OverheadPlan, run_overhead
+from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .parsers import cpu_list_count
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
@@ -57,7 +56,7 @@ class SuitePlan:
     expectations: tuple[Expectation, ...] = ()
     knobs: dict[str, str] = field(default_factory=dict)
     repeat: int = 1             # rounds of every mode's workloads (soak)
-    overhead: OverheadPlan | None = None   # the scanner-cost benchmark, patched only
+    overhead: tuple[OverheadPlan, ...] = ()   # the scanner-cost benchmarks, patched only
 
     def workloads_in(self, mode: Mode) -> list[Workload]:
         """The workloads that run in `mode` (the catalog may restrict one)."""
@@ -66,7 +65,10 @@ class SuitePlan:
     def case_names(self) -> list[str]:
         return [*(case_name(w, m, r) for m in self.modes for r in range(self.repeat)
                   for w in self.workloads_in(m)),
-                *([OVERHEAD_CHECK] if self.overhead else [])]
+                *(o.check for o in self.overhead)]
+
+    def overheads(self, clock: str) -> list[OverheadPlan]:
+        return [o for o in self.overhead if o.clock == clock]
 
 
 class _CheckTimer:
@@ -149,7 +151,12 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
     finally:
         if disk:
             disk.unlink(missing_ok=True)
-    _console_check(suite, run, console_log, kernel, plan)
+    logs = [console_log]
+    icount = plan.overheads(ICOUNT_CLOCK)
+    # A suite whose first guest did not come up has these skipped already.
+    if icount and any(c.name == "boot" and c.status == PASSED for c in suite.checks):
+        logs.append(_icount_boot(icount, suite, run, kernel, image))
+    _console_check(suite, run, logs, kernel, plan)
 
 
 def make_disk(path: Path) -> Path:
@@ -200,8 +207,8 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
     t.record(PASSED, properties=props)
     for mode in plan.modes:
         _run_mode(plan, mode, suite, run, vm, guest, boot_knobs)
-    if plan.overhead is not None:
-        _run_overhead(plan.overhead, suite, run, vm, guest)
+    for overhead in plan.overheads(WALL_CLOCK):
+        _run_overhead(overhead, suite, run, vm, guest)
     if selftest is not None and not vm.alive():
         save(suite, run, _gone(SELFTEST_CHECK, vm))
     elif selftest is not None:
@@ -247,37 +254,71 @@ def _gone(name: str, vm: VM) -> Check:
 
 
 def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
-                  guest: Guest) -> None:
+                  guest: Guest, props: dict[str, str] | None = None) -> None:
+    props = props or {}
     if not vm.alive():
-        save(suite, run, _gone(OVERHEAD_CHECK, vm))
+        save(suite, run, _gone(overhead.check, vm))
         return
     try:
         scanner = has_modes(guest)
     except GuestError as e:
-        save(suite, run, Check(OVERHEAD_CHECK, ERROR, message=str(e)))
+        save(suite, run, Check(overhead.check, ERROR, message=str(e)))
         return
     if not scanner:
-        save(suite, run, Check(OVERHEAD_CHECK, SKIPPED, message=NO_MODES))
+        save(suite, run, Check(overhead.check, SKIPPED, message=NO_MODES))
         return
-    say(f"{suite.name}: {OVERHEAD_CHECK} ({overhead.rounds} rounds of never/always)")
-    t = _CheckTimer(suite, run, OVERHEAD_CHECK)
+    say(f"{suite.name}: {overhead.check} ({overhead.rounds} rounds of never/always, "
+        f"{overhead.clock} clock)")
+    t = _CheckTimer(suite, run, overhead.check)
     c = run_overhead(guest, overhead, run.suite_dir(suite))
-    t.record(c.status, c.message, c.detail, c.properties)
+    t.record(c.status, c.message, c.detail, {**props, **c.properties})
 
 
-def _console_check(suite: Suite, run: RunDir, log: Path, kernel: BuiltKernel,
+def _icount_boot(overheads: list[OverheadPlan], suite: Suite, run: RunDir,
+                 kernel: BuiltKernel, image: GuestImage) -> Path:
+    """The icount benchmarks in a guest of their own (see VMSpec.icount):
+    its clocks count instructions, so their figures do not move with the
+    host's load. Returns the guest's console log, for the console check."""
+    out = run.suite_dir(suite)
+    log = out / "console-icount.log"
+    try:
+        with booted(kernel, image, out, icount=True) as (vm, guest):
+            log = vm.spec.console_log
+            with step(f"boot {suite.name} for the icount benchmark"):
+                try:
+                    seconds = guest.wait_ssh(SSH_TIMEOUT)
+                except GuestError as e:
+                    for o in overheads:
+                        save(suite, run, Check(o.check, ERROR, message=f"icount guest: {e}",
+                                               detail=console.tail(log)))
+                    return log
+            for o in overheads:
+                _run_overhead(o, suite, run, vm, guest, {"boot_to_ssh_s": f"{seconds:.2f}",
+                                                         "cpus": str(vm.spec.cpus)})
+    except GuestError as e:      # QEMU did not start at all
+        done = {c.name for c in suite.checks}
+        for o in overheads:
+            if o.check not in done:
+                save(suite, run, Check(o.check, ERROR, message=f"icount guest: {e}",
+                                       detail=console.tail(log)))
+    return log
+
+
+def _console_check(suite: Suite, run: RunDir, logs: list[Path], kernel: BuiltKernel,
                    plan: SuitePlan) -> None:
     t = _CheckTimer(suite, run, "console")
-    splats = console.scan_file(log)
+    found = [(log, s) for log in logs for s in console.scan_file(log)]
+    splats = [s for _, s in found]
     if splats:
-        first = splats[0]
+        first_log, first = found[0]
         excerpts = "\n\n".join(s.excerpt for s in splats[:3])
         decoded = console.decode(excerpts, kernel.build_dir / "vmlinux", plan.tree.path,
                                  plan.arch.cross_compile)
         if decoded:
             (run.suite_dir(suite) / "splats-decoded.txt").write_text(decoded)
         t.record(FAILED, f"{len(splats)} splat(s) in console, first: {first.kind} at line "
-                 f"{first.line_no}", decoded or excerpts, {"splats": str(len(splats))})
+                 f"{first.line_no} of {first_log.name}", decoded or excerpts,
+                 {"splats": str(len(splats))})
     else:
         t.record(PASSED, properties={"splats": "0"})
 
