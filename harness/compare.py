@@ -25,6 +25,13 @@ class Metric:
     relative: bool = False
     min_value: float = 0.0
     not_judged: tuple[str, ...] = ()   # check-name prefixes whose figure is only shown
+    # The check property it reads, when not `name`: two metrics may judge
+    # one property of different checks with different limits.
+    of_property: str = ""
+
+    @property
+    def figure(self) -> str:
+        return self.of_property or self.name
 
     def for_check(self, name: str) -> "Metric":
         """The metric as it applies to check `name`."""
@@ -86,7 +93,8 @@ def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
                                   None if limit is None else float(limit),
                                   bool(spec.get("relative", False)),
                                   float(spec.get("min_value", 0.0)),
-                                  tuple(str(x) for x in spec.get("not_judged", []))))
+                                  tuple(str(x) for x in spec.get("not_judged", [])),
+                                  str(spec.get("property", ""))))
     except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError, AttributeError) as e:
         raise BadInput(f"{path}: {e}") from None
     status = raw.get("status", {})
@@ -160,7 +168,7 @@ def compare_checks(ra: RunData, sa: Suite, rb: RunData, sb: Suite,
         for m in th.metrics:
             if not cb.name.startswith(m.checks):
                 continue
-            va, vb = _value(ra, sa, ca, m.name), _value(rb, sb, cb, m.name)
+            va, vb = _value(ra, sa, ca, m.figure), _value(rb, sb, cb, m.figure)
             if va is None or vb is None:
                 continue
             change, bad, why = judge_metric(m.for_check(cb.name), va, vb)
