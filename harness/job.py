@@ -26,6 +26,7 @@ from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .fanout import run_all, save_lock
 from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, load_modes, modes_for
+from .neighbours import benchmark_names, load_neighbours
 from .overhead import load_overhead
 from .progress import say
 from .reports import render_all, screenshot
@@ -179,6 +180,10 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
     the other (a harness tree holds one commit at a time)."""
     expectations = load_expectations()
     state.meta["kernel_version"] = tree.version
+    # The neighbour benchmarks run as checks of their own (neighbours.py),
+    # not per mode; a base kernel has no scanner for them to measure.
+    neighbours = benchmark_names()
+    per_mode = tuple(w for w in opts.workloads if w.name not in neighbours)
     for series in kernels:
         commit, apply_error = _apply(tree, series, state.rundir)
         state.meta.setdefault("sources", {})[series.name] = source_record(tree, series)
@@ -195,9 +200,10 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             plan = SuitePlan(tree, commit, arch,
                              fragments_for(arch, opts.extra_fragments, opts.debuginfo,
                                            patched=kind == PATCHED),
-                             opts.workloads, tuple(modes), tuple(expectations),
+                             per_mode, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
-                             load_overhead() if kind == PATCHED and opts.overhead else ())
+                             load_overhead() if kind == PATCHED and opts.overhead else (),
+                             load_neighbours(opts.workloads) if kind == PATCHED else ())
             tasks.append(partial(_run_and_save, plan, suite, state))
         run_all(tasks, opts.parallel)
 

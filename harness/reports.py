@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from . import report_text, scale_report
+from . import neighbour_report, report_text, scale_report
 from .compare import CompareResult, compare
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
@@ -86,7 +86,7 @@ def render_summary(run: RunData) -> str:
         run=run, counts=counts_text(run), kernel_version=kernel_version(run),
         kernels=kernel_labels(run), qemu=report_text.qemu_versions(run),
         boots=report_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
-        scale=scale_report.summary_lines(run),
+        scale=scale_report.summary_lines(run), neighbours=neighbour_report.summary_lines(run),
         any_failed_figure=any(line.endswith("*") for line in figures),
         overheads=report_text.overheads(run), problems=run.problems())
     return report_text.fit(text)
@@ -198,7 +198,8 @@ def render_html(run: RunData) -> str:
         workloads=[w for w in run.workloads if w.has_figures], apply_logs=apply_logs,
         patch_tables=tables, patch_problems=patch_problems,
         scale_rows=scale_report.scale_rows(run), scale_published=scale_report.published_line(),
-        scale_knobs=scale_report.boot_knobs(run))
+        scale_knobs=scale_report.boot_knobs(run),
+        neighbour_blocks=neighbour_report.blocks(run))
 
 
 # -- screenshot -----------------------------------------------------------

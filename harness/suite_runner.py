@@ -23,6 +23,7 @@ from .image import GuestImage, build_image
 from .kbuild import BuiltKernel, build
 from .kconfig import compiler_text
 from .modes import Expectation, Mode
+from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .parsers import cpu_list_count
 from .progress import say, step
@@ -57,6 +58,7 @@ class SuitePlan:
     knobs: dict[str, str] = field(default_factory=dict)
     repeat: int = 1             # rounds of every mode's workloads (soak)
     overhead: tuple[OverheadPlan, ...] = ()   # the scanner-cost benchmarks, patched only
+    neighbours: tuple[NeighbourPlan, ...] = ()   # the neighbour benchmarks, patched only
 
     def workloads_in(self, mode: Mode) -> list[Workload]:
         """The workloads that run in `mode` (the catalog may restrict one)."""
@@ -65,7 +67,8 @@ class SuitePlan:
     def case_names(self) -> list[str]:
         return [*(case_name(w, m, r) for m in self.modes for r in range(self.repeat)
                   for w in self.workloads_in(m)),
-                *(o.check for o in self.overhead)]
+                *(o.check for o in self.overhead),
+                *(n.check for n in self.neighbours)]
 
     def overheads(self, clock: str) -> list[OverheadPlan]:
         return [o for o in self.overhead if o.clock == clock]
@@ -209,6 +212,8 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
         _run_mode(plan, mode, suite, run, vm, guest, boot_knobs)
     for overhead in plan.overheads(WALL_CLOCK):
         _run_overhead(overhead, suite, run, vm, guest)
+    for neighbour in plan.neighbours:
+        _run_neighbour(neighbour, plan.knobs, suite, run, vm, guest)
     if selftest is not None and not vm.alive():
         save(suite, run, _gone(SELFTEST_CHECK, vm))
     elif selftest is not None:
@@ -272,6 +277,27 @@ def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
     t = _CheckTimer(suite, run, overhead.check)
     c = run_overhead(guest, overhead, run.suite_dir(suite))
     t.record(c.status, c.message, c.detail, {**props, **c.properties})
+
+
+def _run_neighbour(neighbour: NeighbourPlan, knobs: dict[str, str], suite: Suite,
+                   run: RunDir, vm: VM, guest: Guest) -> None:
+    """One neighbour benchmark in the suite's boot; `knobs` (--knob)
+    replace its own."""
+    if not vm.alive():
+        save(suite, run, _gone(neighbour.check, vm))
+        return
+    try:
+        scanner = has_modes(guest)
+    except GuestError as e:
+        save(suite, run, Check(neighbour.check, ERROR, message=str(e)))
+        return
+    if not scanner:
+        save(suite, run, Check(neighbour.check, SKIPPED, message=NO_MODES))
+        return
+    say(f"{suite.name}: {neighbour.check} ({neighbour.rounds} rounds of never/always)")
+    t = _CheckTimer(suite, run, neighbour.check)
+    c = run_neighbour(guest, neighbour, knobs, run.suite_dir(suite))
+    t.record(c.status, c.message, c.detail, c.properties)
 
 
 def _icount_boot(overheads: list[OverheadPlan], suite: Suite, run: RunDir,
