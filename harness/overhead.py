@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .alternate import MODES, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
 from .errors import BadInput, GuestError
 from .guest import Guest
@@ -30,9 +31,7 @@ from .modes import DATA
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, Check
 from .vm import ICOUNT
-from .workload_runner import KNOB_DIR, SYSFS_MODE
 
-MODES = ("never", "always")
 ICOUNT_CLOCK, WALL_CLOCK = "icount", "wall"
 CLOCKS = {
     ICOUNT_CLOCK: f"instruction-count time (-icount {ICOUNT}: 1 ns per guest instruction)",
@@ -95,7 +94,7 @@ class OverheadFigures:
 
     @property
     def ratios(self) -> list[float]:
-        return [a / n for n, a in zip(self.never_ns, self.always_ns, strict=True) if n > 0]
+        return paired_ratios(self.never_ns, self.always_ns)
 
     def properties(self) -> dict[str, str]:
         r = self.ratios
@@ -149,48 +148,36 @@ def judge(fig: OverheadFigures, plan: OverheadPlan) -> Check:
                  properties=props)
 
 
-def _sh(guest: Guest, command: str) -> str:
-    r = guest.run(command, timeout=30)
-    if r.exit_status != 0:
-        raise GuestError(f"`{command}` failed: {r.stderr.strip()}")
-    return r.stdout.strip()
-
-
 def run_overhead(guest: Guest, plan: OverheadPlan, out_dir: Path) -> Check:
-    """Run the rounds; the guest's mode and knobs are put back afterwards.
-    Every run is kept in overhead-<check>.json, with the host seconds it
-    took beside the guest's own time (under icount the two differ)."""
-    knob_paths = {k: f"{KNOB_DIR}/pt_reclaim_{k}" for k in plan.knobs}
+    """Run the rounds; the guest's mode and knobs are put back afterwards
+    (alternate.scanner_knobs), also when a run fails. Every run is kept in
+    overhead-<check>.json, with the host seconds it took beside the guest's
+    own time (under icount the two differ)."""
     saved: dict[str, str] = {}
     raw: list[dict[str, Any]] = []
     ns: dict[str, list[float]] = {m: [] for m in MODES}
     clocksource = "?"
     try:
-        clocksource = _sh(guest, f"cat {CLOCKSOURCE}")
-        saved_mode = _sh(guest, f"cat {SYSFS_MODE}").split("[", 1)[1].split("]", 1)[0]
-        saved = {k: _sh(guest, f"cat {p}") for k, p in knob_paths.items()}
-        for k, value in plan.knobs.items():
-            _sh(guest, f"echo {shlex.quote(value)} > {knob_paths[k]}")
-        for round_ in range(plan.rounds):
-            for mode in MODES:
-                _sh(guest, f"echo {mode} > {SYSFS_MODE}")
-                start = time.monotonic()
-                r = guest.run(plan.command(), timeout=plan.timeout)
-                ns_fault = ns_per_fault(r.stdout)
-                raw.append({"round": round_ + 1, "mode": mode, "exit_status": r.exit_status,
-                            "timed_out": r.timed_out, "host_s": round(time.monotonic() - start, 2),
-                            "ns_per_fault": ns_fault, "stdout": r.stdout[-8000:],
-                            "stderr": r.stderr[-2000:]})
-                if r.exit_status != 0 or r.timed_out or ns_fault is None:
-                    why = "timed out" if r.timed_out else f"exit status {r.exit_status}"
-                    return Check(plan.check, FAILED, properties=describe(plan),
-                                 message=f"{plan.workload} in mode {mode}, round "
-                                         f"{round_ + 1}: {why}",
-                                 detail=(r.stdout + r.stderr)[-4000:])
-                ns[mode].append(ns_fault)
-        _sh(guest, f"echo {shlex.quote(saved_mode)} > {SYSFS_MODE}")
-        for k, value in saved.items():
-            _sh(guest, f"echo {shlex.quote(value)} > {knob_paths[k]}")
+        clocksource = sh(guest, f"cat {CLOCKSOURCE}")
+        with scanner_knobs(guest, plan.knobs) as saved:
+            for round_ in range(plan.rounds):
+                for mode in MODES:
+                    set_mode(guest, mode)
+                    start = time.monotonic()
+                    r = guest.run(plan.command(), timeout=plan.timeout)
+                    ns_fault = ns_per_fault(r.stdout)
+                    raw.append({"round": round_ + 1, "mode": mode,
+                                "exit_status": r.exit_status, "timed_out": r.timed_out,
+                                "host_s": round(time.monotonic() - start, 2),
+                                "ns_per_fault": ns_fault, "stdout": r.stdout[-8000:],
+                                "stderr": r.stderr[-2000:]})
+                    if r.exit_status != 0 or r.timed_out or ns_fault is None:
+                        why = "timed out" if r.timed_out else f"exit status {r.exit_status}"
+                        return Check(plan.check, FAILED, properties=describe(plan),
+                                     message=f"{plan.workload} in mode {mode}, round "
+                                             f"{round_ + 1}: {why}",
+                                     detail=(r.stdout + r.stderr)[-4000:])
+                    ns[mode].append(ns_fault)
     except GuestError as e:
         return Check(plan.check, ERROR, message=str(e), properties=describe(plan))
     finally:
