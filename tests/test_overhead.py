@@ -1,6 +1,7 @@
 """The scanner-cost benchmark's data, figures and verdict (pure logic)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from harness.overhead import (
     load_overhead,
     ns_per_fault,
 )
+from harness.reports import render_all
 from harness.results import ERROR, FAILED, PASSED
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -144,3 +146,22 @@ def test_verdict_on_real_icount_rounds() -> None:
     # The spread the tight bounds rest on: the rounds agree to 0.2%.
     ratios = [float(x) for x in c.properties["ratios"].split()]
     assert max(ratios) - min(ratios) < 0.002
+
+
+def test_summary_labels_each_clock(tmp_path: Path) -> None:
+    """summary.txt names the clock and pace of every benchmark: the real
+    icount checks beside the sample run's older wall-clock one."""
+    run = tmp_path / "run"
+    shutil.copytree(GOLDEN / "run-sample", run)
+    result = run / "pt-reclaim-x86_64" / "result.json"
+    raw = json.loads(result.read_text())
+    raw["checks"] += json.loads((GOLDEN / "overhead-icount-checks.json").read_text())["checks"]
+    result.write_text(json.dumps(raw))
+    render_all(run)
+    text = (run / "summary.txt").read_text()
+    assert ("pt-reclaim/x86_64, icount, default pace:\n"
+            "    8649 -> 8661 ns, 1.0015x (1.0014..1.0015, N=3)") in text
+    assert ("pt-reclaim/x86_64, icount, aggressive pace:\n"
+            "    8649 -> 8926 ns, 1.0320x (1.0318..1.0320, N=3)") in text
+    assert "pt-reclaim/x86_64, wall, aggressive pace:" in text
+    assert "instruction-count time" in text
