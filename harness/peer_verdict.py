@@ -54,6 +54,11 @@ class ModeOutcome:
         return {c.key: c for c in self.cases if c.status == FAIL}
 
 
+def plain(text: str) -> str:
+    """Output without terminal colour codes."""
+    return _ANSI.sub("", text)
+
+
 def _exit_meaning(status: int) -> str:
     if status > 128:
         return f"killed by signal {status - 128} (exit {status})"
@@ -62,13 +67,15 @@ def _exit_meaning(status: int) -> str:
 
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1][:MESSAGE_CHARS] if lines else ""
+    return plain(lines[-1])[:MESSAGE_CHARS] if lines else ""
 
 
 # kselftest_harness.h's own progress lines around a case: not the reason.
 _HARNESS_LINE = re.compile(r"^(RUN|OK|FAIL|SKIP|XFAIL)\s|Test terminated|^\s*$")
 
 
+# khugepaged colours its OK/Fail; JUnit XML takes no ESC characters.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ASSERTION = re.compile(r"\.[ch]:\d+:")       # file.c:LINE:test:Expected ...
 
 
@@ -87,7 +94,7 @@ def outcomes(run: ModeRun) -> ModeOutcome:
     out = ModeOutcome(run)
     if run.error:
         return out
-    r = parse(run.output)
+    r = parse(plain(run.output))
     seen: dict[str, int] = {}
     for c in r.cases:
         seen[c.name] = seen.get(c.name, 0) + 1
@@ -110,7 +117,8 @@ def outcomes(run: ModeRun) -> ModeOutcome:
         # "2 out of 6 tests failed"); before the end, or alone, it is one.
         out.cases.append(CaseOutcome("(bail out)", FAIL, r.bail_out[:MESSAGE_CHARS]))
     elif not r.complete and code == KSFT_SKIP:   # ksft_exit_skip after a plan
-        out.cases.append(CaseOutcome("(rest)", SKIP, _last_line(run.output)))
+        out.cases.append(CaseOutcome("(rest)", SKIP, f"skipped after {len(r.cases)} of "
+                                     f"{r.planned} results"))
     elif not r.complete:
         out.cases.append(CaseOutcome("(incomplete)", FAIL,
                                      f"{len(r.cases)} of {r.planned} results, "
@@ -146,7 +154,7 @@ def judge_program(name: str, never: ModeRun, always: ModeRun) -> Check:
         props[f"{key}_cases"] = str(len(cases))
         if cases:
             props[key] = _named(cases)[:2000]
-    detail = f"never:\n{never.output[-3000:]}\n\nalways:\n{always.output[-3000:]}"
+    detail = f"never:\n{plain(never.output)[-3000:]}\n\nalways:\n{plain(always.output)[-3000:]}"
     if series:
         return Check(CHECK_PREFIX + name, FAILED, seconds,
                      f"failed only under always: {_named(series)}"[:500], detail, props)

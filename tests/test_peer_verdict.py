@@ -106,3 +106,27 @@ def test_whole_adds_up_and_names_the_always_only_programs() -> None:
     assert (p["always_only_cases"], p["environment_cases"]) == ("4", "2")
     assert p["programs"] == "3" and p["peer_size"] == "full"
     assert whole([env, skip], {}).status == PASSED
+
+
+def test_khugepaged_failed_only_under_always_for_real() -> None:
+    """The x86_64 full run 20261201-213026-212a: collapse_max_ptes_swap
+    (khugepaged context) could not swap out 64 pages under always."""
+    c = judge_program("khugepaged", capture("khugepaged-never.log", "never"),
+                      capture("khugepaged-always.log", "always"))
+    assert c.status == FAILED
+    assert c.message.startswith("failed only under always: collapse_max_ptes_swap: ")
+    assert "Swapout 64 of 512 pages... Fail" in c.message and "\x1b" not in c.message
+    p = c.properties
+    assert (p["never_ok"], p["never_fail"], p["always_ok"], p["always_fail"]) == \
+        ("26", "0", "25", "1")
+    # The same name twice (khugepaged and madvise contexts): told apart.
+    keys = [k.key for k in outcomes(capture("khugepaged-always.log", "always")).cases]
+    assert "collapse_max_ptes_swap" in keys and "collapse_max_ptes_swap #2" in keys
+
+
+def test_skip_after_a_plan_skips_the_rest() -> None:
+    """ksm_functional_tests without CONFIG_KSM: ksft_exit_skip after 1..10."""
+    o = outcomes(capture("ksm_functional_tests-never.log", "never"))
+    assert [(c.key, c.status) for c in o.cases] == [("test 1", SKIP), ("(rest)", SKIP)]
+    assert o.cases[1].message == "skipped after 1 of 10 results"
+    assert o.failed() == {}
