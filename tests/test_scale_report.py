@@ -1,5 +1,6 @@
 """The scale workloads' real output (tests/golden/run-scale, trimmed from
-run 20261201-213813-763d on series v1, see its SOURCE.txt): parsed, judged
+run 20261201-213813-763d on series v1, and run-scale-v2, from run
+20261201-221122-5cae on series v2; see their SOURCE.txt): parsed, judged
 against the project's own expectations, and reported beside the RFC's
 published figures."""
 
@@ -24,10 +25,19 @@ from harness.workload_runner import verdict
 
 RUN = Path(__file__).parent / "golden" / "run-scale"
 SUITE = RUN / "pt-reclaim-x86_64"
+SUITE_V2 = RUN.with_name("run-scale-v2") / "pt-reclaim-x86_64"
 
 
-def raw(workload: str, mode: str) -> dict[str, Any]:
-    return dict(json.loads((SUITE / f"samples-{workload}-{mode}.json").read_text()))
+def raw(workload: str, mode: str, suite: Path = SUITE) -> dict[str, Any]:
+    return dict(json.loads((suite / f"samples-{workload}-{mode}.json").read_text()))
+
+
+def judged(workload: str, mode: str, suite: Path = SUITE) -> tuple[str, str]:
+    r = raw(workload, mode, suite)
+    c = verdict("x", load_catalog()[workload], load_modes()[mode], r["exit_status"],
+                r["timed_out"], parse_records(r["stdout"]), r["stdout"], load_expectations(),
+                Path("/nonexistent"), r["seconds"])
+    return c.status, c.message
 
 
 def test_records_parse_from_the_guest_stdout_as_saved() -> None:
@@ -70,12 +80,19 @@ def test_v1_verdicts_from_its_real_records(workload: str, mode: str, status: str
                                            start: str) -> None:
     """The project's expectations on v1's figures: the targets of issue 14
     fail at the default knobs, the rest passes."""
-    r = raw(workload, mode)
-    c = verdict("x", load_catalog()[workload], load_modes()[mode], r["exit_status"],
-                r["timed_out"], parse_records(r["stdout"]), r["stdout"], load_expectations(),
-                Path("/nonexistent"), r["seconds"])
-    assert c.status == status, c.message
-    assert c.message.startswith(start)
+    got, message = judged(workload, mode)
+    assert got == status, message
+    assert message.startswith(start)
+
+
+@pytest.mark.parametrize("workload,mode", [
+    ("rfc-50g", "always-defaults"), ("rfc-50g-small", "always-defaults"),
+    ("rfc-50g-small", "madvise-prctl-defaults"), ("sparse-huge", "always-defaults")])
+def test_v2_meets_the_targets_on_its_real_records(workload: str, mode: str) -> None:
+    """The same bounds on v2 (a budget of tables, not address space): met."""
+    assert judged(workload, mode, SUITE_V2) == (PASSED, "")
+    fig = figures.compute(raw(workload, mode, SUITE_V2)["records"])
+    assert fig.reclaim_timed_out is False and fig.reclaim_ms is not None
 
 
 def test_summary_block_beside_the_rfc_figures() -> None:
