@@ -1,11 +1,21 @@
 """JUnit XML with junitparser: one testsuite per (kernel, arch), a testcase
 per check, figures as properties, failures carrying reason and excerpt."""
 
+import re
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
 from .results import ERROR, FAILED, SKIPPED, Suite
+
+# C0 controls other than tab, newline and CR: XML 1.0 has no way to write
+# them, and a test's output may hold any (khugepaged colours its results
+# with ESC sequences), which made the pretty-printer's parse fail.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def to_junit(suites: list[Suite]) -> JUnitXml:
@@ -19,17 +29,17 @@ def to_junit(suites: list[Suite]) -> JUnitXml:
             tc = TestCase(check.name, classname=f"{suite.kernel}.{suite.arch}",
                           time=round(check.seconds, 3))
             if check.status == FAILED:
-                tc.result = [Failure(check.message or "failed")]
-                tc.result[0].text = check.detail
+                tc.result = [Failure(xml_text(check.message or "failed"))]
+                tc.result[0].text = xml_text(check.detail)
             elif check.status == ERROR:
-                tc.result = [Error(check.message or "error")]
-                tc.result[0].text = check.detail
+                tc.result = [Error(xml_text(check.message or "error"))]
+                tc.result[0].text = xml_text(check.detail)
             elif check.status == SKIPPED:
-                tc.result = [Skipped(check.message or "skipped")]
+                tc.result = [Skipped(xml_text(check.message or "skipped"))]
             if check.properties:
                 props = Properties()
                 for k, v in check.properties.items():
-                    props.add_property(Property(k, str(v)))
+                    props.add_property(Property(k, xml_text(str(v))))
                 tc.append(props)
             ts.add_testcase(tc)
         ts.update_statistics()

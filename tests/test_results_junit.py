@@ -52,6 +52,20 @@ def test_junit_round_trip(tmp_path: Path) -> None:
     assert case.time == 3.0
 
 
+def test_junit_takes_control_characters(tmp_path: Path) -> None:
+    """What khugepaged printed in run 20261201-213026-212a (a colour code
+    in a failed case's message) once broke the whole JUnit file."""
+    s = Suite("pt-reclaim", "x86_64", "7.3.4")
+    s.add(Check("peer:mm/khugepaged", FAILED, 1.0,
+                "Swapout 64 of 512 pages... \x1b[31mFail\x1b[0m", "a\x00b\tc",
+                properties={"always_only": "\x1b[31mFail\x1b[0m"}))
+    path = tmp_path / "junit.xml"
+    write_junit([s], path)
+    case = next(iter(next(iter(JUnitXml.fromfile(str(path))))))
+    assert case.result[0].message == "Swapout 64 of 512 pages... [31mFail[0m"
+    assert case.result[0].text == "ab\tc"
+
+
 def test_suite_saved_and_loaded(tmp_path: Path) -> None:
     run = RunDir(tmp_path)
     for s in sample_suites():
