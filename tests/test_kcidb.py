@@ -5,8 +5,8 @@ records for it (check start times, the build's compiler, the sources)."""
 import datetime as dt
 import json
 import shutil
+import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from gitrepo import git
 from test_series_apply import make_patch
 
 from harness.cache import file_digest
+from harness.cli import main
 from harness.errors import BadInput
 from harness.job import DEFAULT_SERIES, source_record
 from harness.kcidb import (
@@ -36,10 +37,10 @@ from harness.series import load_series
 from harness.source import BASE_BRANCH, KernelTree
 from harness.suite_runner import _CheckTimer, save
 
-REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 # Every saved run directory: each must give a valid document.
 RUNS = sorted(p.parent for p in GOLDEN.glob("*/run.json"))
+REAL = GOLDEN / "run-x86_64-patched"      # a real run, trimmed (its README says which)
 SCHEMA = kcidb_io.schema.LATEST
 LISTS = ("checkouts", "builds", "tests")
 
@@ -107,7 +108,8 @@ def split(run_dir: Path, tmp: Path) -> list[Path]:
     return cells
 
 
-@pytest.mark.parametrize("run_dir", RUNS, ids=[p.name for p in RUNS])
+@pytest.mark.parametrize("run_dir", [GOLDEN / "run-sample", REAL],
+                         ids=["run-sample", REAL.name])
 def test_merged_fanout_is_one_valid_document(run_dir: Path, tmp_path: Path) -> None:
     cells = split(run_dir, tmp_path)
     merged = merge(cells, tmp_path / "merged")
@@ -123,15 +125,23 @@ def test_merged_fanout_is_one_valid_document(run_dir: Path, tmp_path: Path) -> N
     assert all(i.startswith(f"pt_harness:{merged.name}:") for k in LISTS for i in ids(doc, k))
 
 
-def test_origin_and_artifact_urls_from_the_command_line(tmp_path: Path) -> None:
+def test_origin_and_artifact_urls_from_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run-sample"
     shutil.copytree(GOLDEN / "run-sample", run)
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "kcidb", str(run),
-                        "--origin", "lab_one", "--artifacts-url", "https://lab.example/pt/",
-                        "--git-url", "https://git.example/linux.git", "--tree-name", "mm"],
-                       cwd=REPO, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == str(run / "kcidb.json")
+    # In-process (a second interpreter costs seconds); main() takes over
+    # SIGINT and SIGTERM, which pytest gets back after.
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = main(["kcidb", str(run), "--origin", "lab_one",
+                       "--artifacts-url", "https://lab.example/pt/",
+                       "--git-url", "https://git.example/linux.git", "--tree-name", "mm"])
+    finally:
+        for n, h in handlers.items():
+            signal.signal(n, h)
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert out.strip() == str(run / "kcidb.json")
     doc = json.loads((run / "kcidb.json").read_text())
     validate(doc)
     assert all(i.startswith("lab_one:") for k in LISTS for i in ids(doc, k))
@@ -272,8 +282,31 @@ def test_results_saved_before_start_times_still_load() -> None:
 
 
 def test_compiler_is_what_the_kernel_recorded(tmp_path: Path) -> None:
-    config = tmp_path / ".config"
-    config.write_text('CONFIG_CC_VERSION_TEXT="aarch64-linux-gnu-gcc (Debian 12.2.0-14) '
-                      '12.2.0"\nCONFIG_CC_IS_GCC=y\n')
-    assert compiler_text(config) == "aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0"
+    suite = REAL / "pt-reclaim-x86_64"
+    assert compiler_text(suite / "kernel.config") == "gcc (Debian 12.2.0-14+deb12u1) 12.2.0"
     assert compiler_text(tmp_path / "missing") == ""
+
+
+def test_real_run_gives_what_kcidb_wants() -> None:
+    """The run that recorded start times, compiler and sources (see its
+    README): each lands where KCIDB has a field for it."""
+    meta = json.loads((REAL / "run.json").read_text())
+    recorded = meta["sources"]["pt-reclaim"]
+    doc = to_kcidb(load_run(REAL), KcidbSettings(artifacts_url="https://lab.example/r"))
+    validate(doc)
+    (checkout,) = doc["checkouts"]
+    assert checkout["git_commit_hash"] == recorded["base_commit"]
+    assert checkout["patchset_hash"] == patchset_hash([p["sha256"] for p in recorded["patches"]])
+    assert checkout["start_time"] == meta["started"]
+    (build,) = doc["builds"]
+    assert build["compiler"] == compiler_text(REAL / "pt-reclaim-x86_64" / "kernel.config")
+    assert build["config_name"] == "tinyconfig+base+x86_64+pt-reclaim"
+    assert build["config_url"].endswith("/20261201-214213-3f9b/pt-reclaim-x86_64/kernel.config")
+    assert build["duration"] > 60 and build["status"] == "PASS"
+    assert build["log_excerpt"].endswith("linux-source-7.3_7.3.4-1~bpo13+1/linux'")
+    assert all("start_time" in t for t in doc["tests"])
+    starts = [dt.datetime.fromisoformat(t["start_time"]) for t in doc["tests"]
+              if t["path"].startswith("pt_reclaim.workload.")]
+    assert starts == sorted(starts) and len(starts) == 8       # in the order they ran
+    skipped = next(t for t in doc["tests"] if t["status"] == "SKIP")
+    assert skipped["path"] == "pt_reclaim.kselftest.global.swap_entry_kept"
