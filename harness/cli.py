@@ -12,6 +12,7 @@ from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, Ba
 from .job import RunOptions, run
 from .kcidb import KcidbSettings, write_kcidb
 from .nightly import nightly, patches
+from .peer_plan import SIZES as PEER_SIZES
 from .plan import CONFIG_SETS, PATCHES, jobs, merge, parse_job, plan_json
 from .report_data import load_run
 from .reports import compare, render_all
@@ -125,6 +126,10 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
                         "figures want the host to themselves)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run every mode's workloads N times in the same boot (soak)")
+    p.add_argument("--peer", choices=PEER_SIZES, metavar="|".join(PEER_SIZES),
+                   help="the kernel's mm selftests in modes never and always on patched "
+                        "kernels (harness/data/peer.toml): none, the subset or the full "
+                        "set (default: subset for run, none for check, full for nightly)")
     p.add_argument("--catalog", type=Path, metavar="TOML",
                    help="workload catalog (default: harness/data/workloads.toml)")
 
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 results=args.results.resolve() if args.results else None,
                 modes=tuple(args.mode), knobs=parse_knobs(args.knob),
                 overhead=not args.no_overhead and not args.mode,
-                parallel=_parallel(args.parallel, False)),
+                parallel=_parallel(args.parallel, False), peer=args.peer or "full"),
                 with_debug=not args.no_debug)
         if args.command == "plan":
             arches = tuple(get_arch(a).name for a in (args.arch or DEFAULT_ARCHES))
@@ -207,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 and not args.mode,
                 parallel=_parallel(args.parallel, check),
                 screenshot=not check,     # Chromium costs seconds of the loop
-                debuginfo=check)
+                debuginfo=check,
+                # Minutes per arch: the developer loop asks for it.
+                peer=args.peer or ("none" if check else "subset"))
             if getattr(args, "job", None) and parse_job(args.job).kernel == PATCHES:
                 return patches(opts)        # the nightly's per-patch walk, one arch
             return run(opts)

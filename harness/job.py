@@ -28,6 +28,7 @@ from .junit import write_junit
 from .modes import BASE, PATCHED, load_expectations, load_modes, modes_for
 from .neighbours import benchmark_names, load_neighbours
 from .overhead import load_overhead
+from .peer_plan import load_peer
 from .progress import say
 from .reports import render_all, screenshot
 from .results import ERROR, Check, RunDir, Suite, all_ok, load_suites
@@ -65,6 +66,7 @@ class RunOptions:
     parallel: int = 1                    # suites (arches) of one kernel run at once
     screenshot: bool = True              # report.png by headless Chromium (seconds)
     debuginfo: bool = False              # DWARF line tables for decoded splats (check)
+    peer: str = "subset"                 # the mm selftests: none, subset or full (peer.toml)
 
 
 SERIES_FRAGMENT = CONFIGS / "pt-reclaim.config"
@@ -203,7 +205,8 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                              per_mode, tuple(modes), tuple(expectations),
                              dict(opts.knobs), opts.repeat,
                              load_overhead() if kind == PATCHED and opts.overhead else (),
-                             load_neighbours(opts.workloads) if kind == PATCHED else ())
+                             load_neighbours(opts.workloads) if kind == PATCHED else (),
+                             peer=load_peer(opts.peer) if kind == PATCHED else None)
             tasks.append(partial(_run_and_save, plan, suite, state))
         run_all(tasks, opts.parallel)
 

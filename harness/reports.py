@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from . import neighbour_report, report_text, scale_report
+from . import neighbour_report, peer_report, report_text, scale_report
 from .compare import CompareResult, compare
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
@@ -87,6 +87,7 @@ def render_summary(run: RunData) -> str:
         kernels=kernel_labels(run), qemu=report_text.qemu_versions(run),
         boots=report_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
         scale=scale_report.summary_lines(run), neighbours=neighbour_report.summary_lines(run),
+        peer=peer_report.summary_lines(run),
         any_failed_figure=any(line.endswith("*") for line in figures),
         overheads=report_text.overheads(run), problems=run.problems())
     return report_text.fit(text)
@@ -199,7 +200,7 @@ def render_html(run: RunData) -> str:
         patch_tables=tables, patch_problems=patch_problems,
         scale_rows=scale_report.scale_rows(run), scale_published=scale_report.published_line(),
         scale_knobs=scale_report.boot_knobs(run),
-        neighbour_blocks=neighbour_report.blocks(run))
+        neighbour_blocks=neighbour_report.blocks(run), peer_blocks=peer_report.blocks(run))
 
 
 # -- screenshot -----------------------------------------------------------

@@ -26,6 +26,8 @@ from .modes import Expectation, Mode
 from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .parsers import cpu_list_count
+from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
+from .peer_plan import PeerPlan
 from .progress import say, step
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import CHECK_NAME as SELFTEST_CHECK
@@ -59,6 +61,7 @@ class SuitePlan:
     repeat: int = 1             # rounds of every mode's workloads (soak)
     overhead: tuple[OverheadPlan, ...] = ()   # the scanner-cost benchmarks, patched only
     neighbours: tuple[NeighbourPlan, ...] = ()   # the neighbour benchmarks, patched only
+    peer: PeerPlan | None = None    # the kernel's mm selftests, patched only
 
     def workloads_in(self, mode: Mode) -> list[Workload]:
         """The workloads that run in `mode` (the catalog may restrict one)."""
@@ -68,7 +71,8 @@ class SuitePlan:
         return [*(case_name(w, m, r) for m in self.modes for r in range(self.repeat)
                   for w in self.workloads_in(m)),
                 *(o.check for o in self.overhead),
-                *(n.check for n in self.neighbours)]
+                *(n.check for n in self.neighbours),
+                *(check_names(self.peer, self.arch.name) if self.peer else [])]
 
     def overheads(self, clock: str) -> list[OverheadPlan]:
         return [o for o in self.overhead if o.clock == clock]
@@ -142,18 +146,30 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
             t.record(ERROR, str(e).splitlines()[0], str(e))
             skip_rest(suite, run, later, "selftest did not build")
             return
+    peer = None
+    if plan.peer is not None:
+        try:
+            peer = prepare_peer(plan.peer, plan.tree, plan.commit, kernel, plan.arch, out)
+        except HarnessError as e:
+            t.record(ERROR, str(e).splitlines()[0], str(e))
+            skip_rest(suite, run, later, "peer suite did not build")
+            return
     t.record(PASSED, properties={"image_key": image.key,
-                                 "selftest": "yes" if selftest else "no"})
+                                 "selftest": "yes" if selftest else "no",
+                                 **({"peer_built": str(len(peer.build.built))} if peer else {})})
     console_log = out / "console.log"
+    drives = tuple(d for d in (disk, peer.swap if peer else None) if d)
     try:
-        with booted(kernel, image, out, drives=(disk,) if disk else ()) as (vm, guest):
+        with booted(kernel, image, out, drives=drives) as (vm, guest):
             _boot_and_run(plan, suite, run, vm, guest, selftest)
+            if peer is not None:
+                _run_peer(peer, drives, suite, run, vm, guest)
     except GuestError as e:      # QEMU did not start at all
         save(suite, run, Check("boot", ERROR, message=str(e), detail=console.tail(console_log)))
         skip_rest(suite, run, plan.case_names(), "guest did not boot")
     finally:
-        if disk:
-            disk.unlink(missing_ok=True)
+        for d in drives:
+            d.unlink(missing_ok=True)
     logs = [console_log]
     icount = plan.overheads(ICOUNT_CLOCK)
     # A suite whose first guest did not come up has these skipped already.
@@ -220,6 +236,23 @@ def _boot_and_run(plan: SuitePlan, suite: Suite, run: RunDir, vm: VM, guest: Gue
         say(f"{suite.name}: kselftest pt_reclaim")
         for check in run_selftest(guest, selftest, vm.spec.console_log, run.suite_dir(suite)):
             save(suite, run, check)
+
+
+def _run_peer(peer: PreparedPeer, drives: tuple[Path, ...], suite: Suite, run: RunDir,
+              vm: VM, guest: Guest) -> None:
+    """The kernel's mm selftests, after the series' own kselftest."""
+    names = check_names(peer.plan, suite.arch)
+    if not any(c.name == "boot" and c.status == PASSED for c in suite.checks):
+        return      # skipped already, with the reason
+    if not vm.alive():
+        for n in names:
+            save(suite, run, _gone(n, vm))
+        return
+    say(f"{suite.name}: peer suite mm ({peer.plan.size}, {len(names) - 1} programs, "
+        f"never and always)")
+    swap = guest_device(drives, peer.swap) if peer.swap else None
+    run_peer(guest, peer.plan, peer.build, suite.arch, swap, run.suite_dir(suite),
+             lambda c: save(suite, run, c), vm.alive)
 
 
 def _run_mode(plan: SuitePlan, mode: Mode, suite: Suite, run: RunDir, vm: VM,

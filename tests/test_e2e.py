@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml, Properties, TestCase
 
+from harness.peer_plan import load_peer
 from harness.workload_runner import PAGETABLES_NOISE_KB
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +89,37 @@ def test_pagetables_figures_plausible(default_run: tuple[int, Path, str]) -> Non
                 assert int(props["tables_populated"]) >= 2000   # 4 GiB / 2 MiB = 2048
             seen += 1
     assert seen >= 20
+
+
+def test_peer_suite_in_both_modes(default_run: tuple[int, Path, str]) -> None:
+    """The kernel's own mm selftests (the subset, after the pt_reclaim
+    kselftest) ran on each arch in mode never and in mode always: one
+    check per program with its case figures, none failing only under
+    always, and the whole check adding them up."""
+    _, run, _ = default_run
+    xml = JUnitXml.fromfile(str(run / "junit.xml"))
+    plan = load_peer("subset")
+    assert plan is not None
+    for suite in [s for s in xml if s.name.startswith("pt-reclaim/")]:
+        arch = suite.name.split("/")[1]
+        cases = {c.name: c for c in suite}
+        whole = props_of(cases["peer:mm"])
+        assert not cases["peer:mm"].result, (suite.name, whole)       # passed
+        assert whole["peer_size"] == "subset" and whole["always_only_cases"] == "0"
+        assert "SwapTotal" in whole["swap"], whole["swap"]
+        programs = [props_of(cases[f"peer:mm/{p.name}"]) for p in plan.for_arch(arch)]
+        for mode in ("never", "always"):
+            for what in ("ok", "fail", "skip"):
+                key = f"{mode}_{what}"
+                assert int(whole[key]) == sum(int(p[key]) for p in programs), key
+            assert all(int(p[f"{mode}_ok"]) + int(p[f"{mode}_fail"]) + int(p[f"{mode}_skip"])
+                       > 0 for p in programs), mode
+        # The 2 GB mremap cases need the 3 GiB guest: none fails.
+        mremap = props_of(cases["peer:mm/mremap_test"])
+        assert mremap["never_fail"] == mremap["always_fail"] == "0", mremap
+        assert (run / f"pt-reclaim-{arch}" / "peer-mm" / "mremap_test-always.log").exists()
+    assert "Peer suite: the kernel's mm selftests (subset)" in \
+        (run / "summary.txt").read_text().replace("\n  ", " ")
 
 
 def test_patched_kernel_closes_the_gap(default_run: tuple[int, Path, str]) -> None:
