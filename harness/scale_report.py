@@ -27,6 +27,8 @@ class ScaleRow:
     arch: str
     peak_vmpte_kb: int | None   # the populated record: the peak while the loop ran
     final_vmpte_kb: int | None
+    peak_pagetables_kb: int | None    # the guest's, same records
+    final_pagetables_kb: int | None
     reclaim: str                # "0.4 s", "> 60 s" (target not reached), "-" (no wait)
     passed: bool
     message: str
@@ -54,7 +56,9 @@ def scale_rows(run: RunData, workloads: tuple[str, ...] = SCALE_WORKLOADS) -> li
                     if not w.has_figures:
                         continue
                     rows.append(ScaleRow(name, mode, arch, _kb(w.figure("populated_vmpte_kb")),
-                                         _kb(w.figure("final_vmpte_kb")), reclaim_text(w),
+                                         _kb(w.figure("final_vmpte_kb")),
+                                         _kb(w.figure("populated_pagetables_kb")),
+                                         _kb(w.figure("final_pagetables_kb")), reclaim_text(w),
                                          w.check.status == PASSED, w.check.message))
     return rows
 
@@ -100,8 +104,8 @@ def summary_lines(run: RunData) -> list[str]:
     return ["", "Scale: VmPTE at its peak -> at the end, and the time from the end of",
             "the emptying to the target (rfc-*: VmPTE at most 1 MiB; sparse-huge:",
             "every table freed; > N s: not reached in the N s waited; -: no",
-            "wait). *-defaults modes: the knobs the kernel booted with"
-            + (":" if knobs else "."),
+            "wait; the guest's PageTables beside it in report.html). *-defaults",
+            "modes: the knobs the kernel booted with" + (":" if knobs else "."),
             *(f"  {k}" for k in knobs), "",
             *table(["workload", "mode", "arch", "VmPTE kB", "reclaim"], cells, {3}),
             *(["(* the check failed, see below)"] if not all(r.passed for r in rows) else []),

@@ -113,6 +113,9 @@ def test_rows_per_arch_and_mode_with_vmpte_and_time() -> None:
     r = rows[("rfc-50g-small", "madvise")]
     assert r.peak_vmpte_kb is not None and r.peak_vmpte_kb > 100 * 1024
     assert r.final_vmpte_kb is not None and r.final_vmpte_kb < 1024
+    # PageTables counts the guest's tables too, and lags VmPTE by RCU.
+    assert r.peak_pagetables_kb is not None and r.peak_pagetables_kb >= r.peak_vmpte_kb
+    assert r.final_pagetables_kb is not None
     assert r.reclaim.endswith(" s") and r.passed
     assert rows[("sparse-huge", "always-defaults")].reclaim == "> 60 s"
 
