@@ -78,6 +78,8 @@ def bench_run(records: list[dict[str, Any]]) -> BenchRun:
             for f in LATENCY_FIELDS:
                 put(f"{_op(rec)}_{f}", _number(rec, f))
             put(f"{_op(rec)}_samples", _number(rec, "n"))
+            if "cut_off_ms" in rec:     # captures before the cut-off have none
+                put(f"{_op(rec)}_cut_off_ms", _number(rec, "cut_off_ms"))
         elif phase == "rate":
             put(f"{_op(rec)}_ops_per_s", _number(rec, "ops_per_s"))
         elif phase == "result":

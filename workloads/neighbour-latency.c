@@ -20,17 +20,28 @@
  * The threads are not pinned: a scanner pass runs as task_work of
  * whichever thread the tick found running, so a thread's figures include
  * both waiting behind a pass on the other CPU and running one itself.
+ *
+ * A thread can stay in the kernel far past the end: when a pass takes
+ * longer than the scan delay, the tick queues the next one while it runs
+ * and the thread never gets back to user space (measured: one mmap+munmap
+ * of 47 s).  So the main thread waits at most --grace-s (default 10) past
+ * the end, then prints what it has, an operation still in flight counted
+ * with the time it has taken so far (its record says "cut_off_ms": a
+ * lower bound), and exits, which kills the stuck thread.
  */
 #include "ptbench.h"
 #include <pthread.h>
 
-#define USAGE "[--size-mb N] [--seconds S] [--map-kb K] [--fault-mb M]"
+#define USAGE "[--size-mb N] [--seconds S] [--map-kb K] [--fault-mb M] [--grace-s G]"
 #define MAX_SAMPLES (4UL << 20)
 
-static unsigned long seconds = 3, map_kb = 64, fault_mb = 64;
+static unsigned long seconds = 3, map_kb = 64, fault_mb = 64, grace_s = 10;
 static pthread_barrier_t start;
 static double deadline;
 static struct pt_lat mmap_lat, fault_lat;
+/* pt_now_ms() when the thread's operation in flight began, 0: none. */
+static volatile double mmap_since, fault_since;
+static volatile int threads_done;
 
 static void *mmap_main(void *arg)
 {
@@ -39,7 +50,7 @@ static void *mmap_main(void *arg)
 	(void)arg;
 	pthread_barrier_wait(&start);
 	while (pt_now_ms() < deadline) {
-		double t0 = pt_now_ms();
+		double t0 = mmap_since = pt_now_ms();
 		void *q = mmap(NULL, len, PROT_READ | PROT_WRITE, PT_MAP_ANON, -1, 0);
 
 		if (q == MAP_FAILED)
@@ -47,8 +58,10 @@ static void *mmap_main(void *arg)
 		if (munmap(q, len))
 			pt_fail("munmap: %s", strerror(errno));
 		pt_lat_add(&mmap_lat, pt_now_ms() - t0);
+		mmap_since = 0;
 		pt_cpu_seen(&mmap_lat.cpus);
 	}
+	__atomic_add_fetch(&threads_done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -61,10 +74,11 @@ static void *fault_main(void *arg)
 	pthread_barrier_wait(&start);
 	while (pt_now_ms() < deadline) {
 		volatile char *c = p + off;
-		double t0 = pt_now_ms();
+		double t0 = fault_since = pt_now_ms();
 
 		*c = 1;
 		pt_lat_add(&fault_lat, pt_now_ms() - t0);
+		fault_since = 0;
 		pt_cpu_seen(&fault_lat.cpus);
 		off += 4096;
 		if (off == len) {
@@ -73,7 +87,28 @@ static void *fault_main(void *arg)
 			off = 0;
 		}
 	}
+	__atomic_add_fetch(&threads_done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+/*
+ * The `latency` record of `op`, an operation still in flight since
+ * `since` counted with the time it has taken so far.  The thread may come
+ * back and add a sample meanwhile: the figures are of a copy.
+ */
+static void cut_off(struct pt_lat *l, double since, const char *op)
+{
+	struct pt_lat copy = *l;
+	double cut_ms = since ? pt_now_ms() - since : 0;
+
+	copy.us = malloc((copy.n + 1) * sizeof(*copy.us));
+	if (!copy.us)
+		pt_fail("malloc");
+	memcpy(copy.us, l->us, copy.n * sizeof(*copy.us));
+	copy.cap = copy.n + 1;
+	if (since)
+		pt_lat_add(&copy, cut_ms);
+	pt_lat_record(&copy, op, cut_ms);
 }
 
 int main(int argc, char **argv)
@@ -85,6 +120,7 @@ int main(int argc, char **argv)
 		{ "--seconds", PT_OPT_ULONG, &seconds },
 		{ "--map-kb", PT_OPT_ULONG, &map_kb },
 		{ "--fault-mb", PT_OPT_ULONG, &fault_mb },
+		{ "--grace-s", PT_OPT_ULONG, &grace_s },
 		{ NULL },
 	};
 	pthread_t mt, ft;
@@ -110,11 +146,18 @@ int main(int argc, char **argv)
 	mark = pt_scan_mark();
 	deadline = pt_now_ms() + seconds * 1000.0;
 	pthread_barrier_wait(&start);
-	pthread_join(mt, NULL);
-	pthread_join(ft, NULL);
+	/* Asleep, not spinning: the tick queues passes on running threads. */
+	while (__atomic_load_n(&threads_done, __ATOMIC_SEQ_CST) < 2 &&
+	       pt_now_ms() < deadline + grace_s * 1000.0)
+		usleep(100000);
+	if (__atomic_load_n(&threads_done, __ATOMIC_SEQ_CST) == 2) {
+		pthread_join(mt, NULL);
+		pthread_join(ft, NULL);
+	}
 
-	pt_lat_record(&mmap_lat, "mmap");
-	pt_lat_record(&fault_lat, "fault");
+	cut_off(&mmap_lat, mmap_since, "mmap");
+	cut_off(&fault_lat, fault_since, "fault");
 	pt_scanner_record(mark);
-	return 0;
+	fflush(stdout);
+	_exit(0);		/* a thread still in the kernel is killed */
 }

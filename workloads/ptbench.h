@@ -7,7 +7,7 @@
  *
  * Records (besides ptlib.h's phase records), one per thread and operation:
  *   PTREC {"phase":"latency","op":"mmap","n":N,"dropped":0,"p50_us":9.1,
- *          "p99_us":40.2,"max_us":17000.5,"cpus":"0,1"}
+ *          "p99_us":40.2,"max_us":17000.5,"cut_off_ms":0.0,"cpus":"0,1"}
  *   PTREC {"phase":"rate","op":"dontneed","ops":N,"ms":2000.1,
  *          "ops_per_s":51234.0,"cpus":"0,1"}
  * and one `scanner` record of how far /proc/vmstat's pt_reclaim_scanned
@@ -116,8 +116,12 @@ static inline int pt_float_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The `latency` record of `op`: count, p50, p99, max and CPUs seen. */
-static inline void pt_lat_record(struct pt_lat *l, const char *op)
+/*
+ * The `latency` record of `op`: count, p50, p99, max and CPUs seen;
+ * `cut_off_ms` > 0: the last sample is an operation cut off unfinished
+ * after that long (a lower bound of its latency).
+ */
+static inline void pt_lat_record(struct pt_lat *l, const char *op, double cut_off_ms)
 {
 	char cpus[200];
 
@@ -125,9 +129,10 @@ static inline void pt_lat_record(struct pt_lat *l, const char *op)
 		pt_fail("%s: no latency sample", op);
 	qsort(l->us, l->n, sizeof(*l->us), pt_float_cmp);
 	printf("PTREC {\"phase\":\"latency\",\"op\":\"%s\",\"n\":%zu,\"dropped\":%lu,"
-	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"cpus\":\"%s\"}\n",
+	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"cut_off_ms\":%.1f,"
+	       "\"cpus\":\"%s\"}\n",
 	       op, l->n, l->dropped, l->us[l->n / 2], l->us[l->n * 99 / 100],
-	       l->us[l->n - 1], pt_cpu_list(l->cpus, cpus, sizeof(cpus)));
+	       l->us[l->n - 1], cut_off_ms, pt_cpu_list(l->cpus, cpus, sizeof(cpus)));
 }
 
 /* The `rate` record of `ops` operations of `op` done in `ms`. */
