@@ -23,7 +23,15 @@ from .guest import Guest
 from .kbuild import BuiltKernel
 from .peer_build import PeerBuild, build_peer
 from .peer_plan import PeerMode, PeerPlan, PeerProgram
-from .peer_verdict import CHECK_PREFIX, WHOLE_CHECK, ModeRun, judge_program, not_built, whole
+from .peer_verdict import (
+    CHECK_PREFIX,
+    WHOLE_CHECK,
+    ModeRun,
+    always_only,
+    judge_program,
+    not_built,
+    whole,
+)
 from .results import ERROR, SKIPPED, Check
 from .source import KernelTree
 from .workload_runner import KNOB_DIR, NO_MODES, SYSFS_MODE, has_modes
@@ -138,7 +146,8 @@ def set_mode(guest: Guest, cmds: list[str]) -> None:
             raise GuestError(f"`{c}` failed: {r.stderr.strip()}")
 
 
-def run_program(guest: Guest, prog: PeerProgram, mode: str, out_dir: Path) -> ModeRun:
+def run_program(guest: Guest, prog: PeerProgram, mode: str, out_dir: Path,
+                suffix: str = "") -> ModeRun:
     """One run in a fresh working directory (some programs write files in
     it); `exec`, so the guest's timeout kills the program itself."""
     work = f"{GUEST_DIR}/work"
@@ -148,7 +157,7 @@ def run_program(guest: Guest, prog: PeerProgram, mode: str, out_dir: Path) -> Mo
                       timeout=prog.timeout)
     except GuestError as e:
         return ModeRun(mode, -1, "", 0.0, error=str(e))
-    (out_dir / f"{prog.name}-{mode}.log").write_text(
+    (out_dir / f"{prog.name}-{mode}{suffix}.log").write_text(
         f"# {argv}\n# exit {r.exit_status}{' (timed out)' if r.timed_out else ''}, "
         f"{r.seconds:.1f}s\n{r.stdout}")
     return ModeRun(mode, r.exit_status, r.stdout, r.seconds, r.timed_out, prog.timeout)
@@ -182,7 +191,7 @@ def run_peer(guest: Guest, plan: PeerPlan, build: PeerBuild, arch: str, swap_dev
     checks = []
     for prog in programs:
         proc.check_interrupted()
-        checks.append(_one_program(guest, prog, build, modes, raw, alive))
+        checks.append(_one_program(guest, prog, build, modes, raw, alive, plan.confirm_runs))
         save(checks[-1])
     try:        # put back what the guest had, for whatever runs after
         mode = saved_mode.split("[", 1)[1].split("]", 1)[0]
@@ -196,12 +205,14 @@ def run_peer(guest: Guest, plan: PeerPlan, build: PeerBuild, arch: str, swap_dev
 
 
 def _one_program(guest: Guest, prog: PeerProgram, build: PeerBuild,
-                 modes: dict[str, list[str]], raw: Path, alive: Callable[[], bool]) -> Check:
+                 modes: dict[str, list[str]], raw: Path, alive: Callable[[], bool],
+                 confirm_runs: int) -> Check:
     if prog.program not in build.built:
         return not_built(prog.name, prog.program)
     if not alive():
         return Check(CHECK_PREFIX + prog.name, ERROR, message="guest is gone")
     runs: dict[str, ModeRun] = {}
+    reruns: list[tuple[ModeRun, ModeRun]] = []
     try:
         guest.put(build.binary(prog.program).read_bytes(), f"{GUEST_DIR}/{prog.program}",
                   mode="0755")
@@ -209,9 +220,20 @@ def _one_program(guest: Guest, prog: PeerProgram, build: PeerBuild,
             set_mode(guest, cmds)
             runs[mode] = run_program(guest, prog, mode, raw)
             proc.check_interrupted()
+        # A case failing only under always is run again in both modes: one
+        # failing under never too in any run is flaky, not the series'.
+        while len(reruns) < confirm_runs and always_only(
+                [runs["never"], *(r[0] for r in reruns)],
+                [runs["always"], *(r[1] for r in reruns)]):
+            pair = []
+            for mode, cmds in modes.items():
+                set_mode(guest, cmds)
+                pair.append(run_program(guest, prog, mode, raw, f"-{len(reruns) + 2}"))
+                proc.check_interrupted()
+            reruns.append((pair[0], pair[1]))
         guest.run(f"rm -rf {GUEST_DIR}/{shlex.quote(prog.program)} {GUEST_DIR}/work",
                   timeout=SETUP_TIMEOUT)
     except GuestError as e:
         for mode in modes:
             runs.setdefault(mode, ModeRun(mode, -1, "", 0.0, error=str(e)))
-    return judge_program(prog.name, runs["never"], runs["always"])
+    return judge_program(prog.name, runs["never"], runs["always"], reruns)

@@ -45,6 +45,7 @@ class PeerPlan:
     modes: tuple[PeerMode, ...]
     environment: PeerEnvironment
     left_out: tuple[tuple[str, str], ...]    # (program, why) not built at all
+    confirm_runs: int = 0       # more (never, always) pairs for an always-only failure
 
     def for_arch(self, arch: str) -> tuple[PeerProgram, ...]:
         return tuple(p for p in self.programs if not p.arches or arch in p.arches)
@@ -68,6 +69,7 @@ def load_peer(size: str, path: Path = DATA / "peer.toml") -> PeerPlan | None:
         environment = PeerEnvironment(int(env.get("swap_mb", 0)),
                                       int(env.get("nr_hugepages", 0)))
         left_out = tuple((str(k), str(v)) for k, v in spec.get("left_out", {}).items())
+        confirm_runs = int(spec.get("confirm_runs", 0))
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise BadInput(f"{path}: {type(e).__name__}: {e}") from None
     names = [p.name for p in programs]
@@ -75,7 +77,7 @@ def load_peer(size: str, path: Path = DATA / "peer.toml") -> PeerPlan | None:
         raise BadInput(f"{path}: a program name is listed twice")
     if size == "subset":
         programs = tuple(p for p in programs if p.subset)
-    return PeerPlan(size, programs, modes, environment, left_out)
+    return PeerPlan(size, programs, modes, environment, left_out, confirm_runs)
 
 
 def _program(spec: dict) -> PeerProgram:  # type: ignore[type-arg]

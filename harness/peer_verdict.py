@@ -132,8 +132,27 @@ def _named(cases: list[CaseOutcome]) -> str:
     return "; ".join(f"{c.key}: {c.message}" if c.message else c.key for c in cases)
 
 
-def judge_program(name: str, never: ModeRun, always: ModeRun) -> Check:
-    """The check peer:mm/NAME from the program's two runs."""
+def failed_anywhere(runs: list[ModeRun]) -> dict[str, CaseOutcome]:
+    """Every case that failed in at least one of `runs`, first failure kept."""
+    out: dict[str, CaseOutcome] = {}
+    for r in runs:
+        for k, c in outcomes(r).failed().items():
+            out.setdefault(k, c)
+    return out
+
+
+def always_only(never: list[ModeRun], always: list[ModeRun]) -> set[str]:
+    """Cases that failed under always in some run and under never in none."""
+    return set(failed_anywhere(always)) - set(failed_anywhere(never))
+
+
+def judge_program(name: str, never: ModeRun, always: ModeRun,
+                  reruns: list[tuple[ModeRun, ModeRun]] | None = None) -> Check:
+    """The check peer:mm/NAME from the program's two runs. `reruns`: more
+    (never, always) pairs, run because a case failed only under always
+    in the first; a case that fails under never in any of them is flaky
+    in both modes, not the series'. The figures are the first pair's."""
+    reruns = reruns or []
     n, a = outcomes(never), outcomes(always)
     props: dict[str, str] = {}
     for o in (n, a):
@@ -141,11 +160,12 @@ def judge_program(name: str, never: ModeRun, always: ModeRun) -> Check:
         props.update({f"{m}_ok": str(o.count(OK)), f"{m}_fail": str(o.count(FAIL)),
                       f"{m}_skip": str(o.count(SKIP)), f"{m}_seconds": f"{o.run.seconds:.1f}",
                       f"{m}_exit": "timeout" if o.run.timed_out else str(o.run.exit_status)})
-    seconds = never.seconds + always.seconds
+    seconds = never.seconds + always.seconds + sum(x.seconds for r in reruns for x in r)
     errors = [f"{r.mode}: {r.error}" for r in (never, always) if r.error]
     if errors:
         return Check(CHECK_PREFIX + name, ERROR, seconds, "; ".join(errors), properties=props)
-    n_failed, a_failed = n.failed(), a.failed()
+    n_failed = failed_anywhere([never, *(r[0] for r in reruns)])
+    a_failed = failed_anywhere([always, *(r[1] for r in reruns)])
     series = [c for k, c in a_failed.items() if k not in n_failed]
     environment = [c for k, c in a_failed.items() if k in n_failed]
     never_only = [c for k, c in n_failed.items() if k not in a_failed]
@@ -154,10 +174,18 @@ def judge_program(name: str, never: ModeRun, always: ModeRun) -> Check:
         props[f"{key}_cases"] = str(len(cases))
         if cases:
             props[key] = _named(cases)[:2000]
+    if reruns:
+        props["runs"] = str(len(reruns) + 1)
+        props["always_failed_runs"] = str(sum(bool(outcomes(r).failed())
+                                              for r in [always, *(x[1] for x in reruns)]))
+        props["never_failed_runs"] = str(sum(bool(outcomes(r).failed())
+                                             for r in [never, *(x[0] for x in reruns)]))
     detail = f"never:\n{plain(never.output)[-3000:]}\n\nalways:\n{plain(always.output)[-3000:]}"
     if series:
+        tally = (f" (runs failing: always {props['always_failed_runs']} of {props['runs']}, "
+                 f"never {props['never_failed_runs']})") if reruns else ""
         return Check(CHECK_PREFIX + name, FAILED, seconds,
-                     f"failed only under always: {_named(series)}"[:500], detail, props)
+                     f"failed only under always{tally}: {_named(series)}"[:500], detail, props)
     notes = []
     if environment:
         notes.append(f"failed in both modes (environment): {_named(environment)}")

@@ -130,3 +130,25 @@ def test_skip_after_a_plan_skips_the_rest() -> None:
     assert [(c.key, c.status) for c in o.cases] == [("test 1", SKIP), ("(rest)", SKIP)]
     assert o.cases[1].message == "skipped after 1 of 10 results"
     assert o.failed() == {}
+
+
+def test_a_rerun_failing_under_never_makes_it_flaky_not_the_series() -> None:
+    """khugepaged five times in one boot: a child's `Bail out! Unexpected
+    huge page` (collapse_max_ptes_shared) under always in run 2, under
+    never in run 5."""
+    first = (capture("repro-khugepaged-2-never.log", "never"),
+             capture("repro-khugepaged-2-always.log", "always"))
+    alone = judge_program("khugepaged", *first)
+    assert alone.status == FAILED and "(bail out): Unexpected huge page" in alone.message
+    rerun = (capture("repro-khugepaged-5-never.log", "never"),
+             capture("repro-khugepaged-5-always.log", "always"))
+    c = judge_program("khugepaged", *first, reruns=[rerun])
+    assert c.status == PASSED
+    assert c.message.startswith("failed in both modes (environment): (bail out)")
+    assert (c.properties["runs"], c.properties["always_failed_runs"],
+            c.properties["never_failed_runs"]) == ("2", "1", "1")
+    # Figures stay the first pair's.
+    assert c.properties["always_fail"] == alone.properties["always_fail"]
+    again = judge_program("khugepaged", *first, reruns=[first])
+    assert again.status == FAILED
+    assert "(runs failing: always 2 of 2, never 0)" in again.message
