@@ -105,6 +105,10 @@ def outcomes(run: ModeRun) -> ModeOutcome:
     code = run.exit_status
     if run.timed_out:
         out.cases.append(CaseOutcome("(timed out)", FAIL, f"timed out after {run.timeout:.0f}s"))
+    elif r.bail_out is not None and (not r.complete or not out.failed()):
+        # A Bail out! after the failed cases only sums them up (mkdirty's
+        # "2 out of 6 tests failed"); before the end, or alone, it is one.
+        out.cases.append(CaseOutcome("(bail out)", FAIL, r.bail_out[:MESSAGE_CHARS]))
     elif r.planned is None and not r.cases:     # not KTAP: the exit status says it all
         verdict = {KSFT_PASS: OK, KSFT_XFAIL: OK, KSFT_SKIP: SKIP}.get(code, FAIL)
         out.cases.append(CaseOutcome("(exit status)", verdict,
@@ -112,10 +116,6 @@ def outcomes(run: ModeRun) -> ModeOutcome:
                                      f"{_exit_meaning(code)}: {_last_line(run.output)}"))
     elif r.planned == 0 and not r.cases:        # 1..0 # SKIP why
         out.cases.append(CaseOutcome("(program)", SKIP, r.plan_directive[:MESSAGE_CHARS]))
-    elif r.bail_out is not None and (not r.complete or not out.failed()):
-        # A Bail out! after the failed cases only sums them up (mkdirty's
-        # "2 out of 6 tests failed"); before the end, or alone, it is one.
-        out.cases.append(CaseOutcome("(bail out)", FAIL, r.bail_out[:MESSAGE_CHARS]))
     elif not r.complete and code == KSFT_SKIP:   # ksft_exit_skip after a plan
         out.cases.append(CaseOutcome("(rest)", SKIP, f"skipped after {len(r.cases)} of "
                                      f"{r.planned} results"))

@@ -152,3 +152,10 @@ def test_a_rerun_failing_under_never_makes_it_flaky_not_the_series() -> None:
     again = judge_program("khugepaged", *first, reruns=[first])
     assert again.status == FAILED
     assert "(runs failing: always 2 of 2, never 0)" in again.message
+
+
+def test_bail_out_before_any_plan_says_why() -> None:
+    """thuge-gen without SysV IPC: TAP header, then Bail out! and no plan."""
+    o = outcomes(capture("thuge-gen-never.log", "never"))
+    assert [(c.key, c.status, c.message) for c in o.cases] == [
+        ("(bail out)", FAIL, "read_file(): No such file or directory (2)")]
