@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml, Properties, TestCase
 
+from harness.findings import expected_failures, load_findings
 from harness.peer_plan import load_peer
 from harness.workload_runner import PAGETABLES_NOISE_KB
 
@@ -58,16 +59,29 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, st
 
 
 def test_run_passes_on_both_arches(default_run: tuple[int, Path, str]) -> None:
+    """Every check passes but the known findings of today's series
+    (harness/data/findings.toml), which must still fail: a finding that
+    passes is one the series answered, and its entry goes."""
     rc, run, stdout = default_run
-    assert rc == 0, stdout
     xml = JUnitXml.fromfile(str(run / "junit.xml"))
     suites = {s.name: s for s in xml}
     assert {"pt-reclaim/x86_64", "pt-reclaim/arm64"} <= set(suites)
     if WITH_BASE:
         assert {"base/x86_64", "base/arm64"} <= set(suites)
+    findings = load_findings()
+    known_red = 0
     for s in suites.values():
-        assert s.failures == 0 and s.errors == 0, s.name
         assert s.tests >= 4
+        arch = s.name.rsplit("/", 1)[1]
+        expected = expected_failures(findings, arch) if s.name.startswith("pt-reclaim/") \
+            else set()
+        failing = {c.name for c in s if not c.is_passed and not c.is_skipped}
+        assert failing == expected, (s.name, "unexpected" if failing - expected else
+                                     "a known finding passed: drop it from findings.toml",
+                                     sorted(failing ^ expected))
+        known_red += len(expected)
+    # The run's exit status says the same: 1 while a finding stands.
+    assert rc == (1 if known_red else 0), stdout
 
 
 def test_pagetables_figures_plausible(default_run: tuple[int, Path, str]) -> None:
