@@ -32,10 +32,12 @@ def props_of(case: TestCase) -> dict[str, str]:
     return {p.name: p.value for ps in case.iterchildren(Properties) for p in ps}
 
 
-def our_qemus() -> list[str]:
-    out = subprocess.run(["pgrep", "-a", "-f", "qemu-system-.*pt-harness|qemu-system"],
+def our_qemus(run: Path) -> list[str]:
+    """QEMUs of `run` still alive (another run's guests on the same host,
+    a developer's `shell --keep`, are not this run's to clean up)."""
+    out = subprocess.run(["pgrep", "-a", "-f", "qemu-system"],
                          capture_output=True, text=True).stdout
-    return [ln for ln in out.splitlines() if "initrd.cpio" in ln]
+    return [ln for ln in out.splitlines() if str(run) in ln]
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +130,10 @@ def test_peer_suite_in_both_modes(default_run: tuple[int, Path, str]) -> None:
                 assert int(whole[key]) == sum(int(p[key]) for p in programs), key
             assert all(int(p[f"{mode}_ok"]) + int(p[f"{mode}_fail"]) + int(p[f"{mode}_skip"])
                        > 0 for p in programs), mode
-        # The 2 GB mremap cases need the 3 GiB guest: none fails.
-        mremap = props_of(cases["peer:mm/mremap_test"])
-        assert mremap["never_fail"] == mremap["always_fail"] == "0", mremap
-        assert (run / f"pt-reclaim-{arch}" / "peer-mm" / "mremap_test-always.log").exists()
+        # mremap_test (the 2 GB cases the 3 GiB guest is for) runs in the
+        # full set only: an address-layout flake (data/peer.toml).
+        assert "peer:mm/mremap_test" not in cases
+        assert (run / f"pt-reclaim-{arch}" / "peer-mm" / "mremap_dontunmap-always.log").exists()
     assert "Peer suite: the kernel's mm selftests (subset)" in \
         (run / "summary.txt").read_text().replace("\n  ", " ")
 
@@ -189,4 +191,4 @@ def test_logs_kept_and_no_qemu_left(default_run: tuple[int, Path, str]) -> None:
         for name in ("scanner", "scanner-aggressive", "wallclock"):
             assert (d / f"overhead-{name}.json").exists()
     assert (run / "summary.txt").exists() and (run / "report.html").exists()
-    assert our_qemus() == []
+    assert our_qemus(run) == []

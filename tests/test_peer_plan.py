@@ -17,8 +17,10 @@ def test_sizes() -> None:
     assert full is not None and subset is not None
     assert {p.name for p in subset.programs} < {p.name for p in full.programs}
     assert all(p.subset for p in subset.programs)
-    # The 2 GB mremap cases are what the subset is for, among others.
-    assert "mremap_test" in {p.name for p in subset.programs}
+    # mremap_test flakes on its address layout (data/peer.toml): the full
+    # set runs it, the subset that make test runs does not.
+    assert "mremap_test" in {p.name for p in full.programs}
+    assert "mremap_test" not in {p.name for p in subset.programs}
     with pytest.raises(BadInput):
         load_peer("most")
 
