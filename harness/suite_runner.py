@@ -291,19 +291,28 @@ def _gone(name: str, vm: VM) -> Check:
     return Check(name, ERROR, message="guest is gone", detail=console.tail(vm.spec.console_log))
 
 
-def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
-                  guest: Guest, props: dict[str, str] | None = None) -> None:
-    props = props or {}
+def _scanner_ready(check: str, suite: Suite, run: RunDir, vm: VM, guest: Guest) -> bool:
+    """Whether a scanner benchmark can run: the guest is alive and its
+    kernel has the scanner's modes. If not, `check` is recorded (an error
+    for a dead guest or a failed probe, a skip without the modes)."""
     if not vm.alive():
-        save(suite, run, _gone(overhead.check, vm))
-        return
+        save(suite, run, _gone(check, vm))
+        return False
     try:
         scanner = has_modes(guest)
     except GuestError as e:
-        save(suite, run, Check(overhead.check, ERROR, message=str(e)))
-        return
+        save(suite, run, Check(check, ERROR, message=str(e)))
+        return False
     if not scanner:
-        save(suite, run, Check(overhead.check, SKIPPED, message=NO_MODES))
+        save(suite, run, Check(check, SKIPPED, message=NO_MODES))
+        return False
+    return True
+
+
+def _run_overhead(overhead: OverheadPlan, suite: Suite, run: RunDir, vm: VM,
+                  guest: Guest, props: dict[str, str] | None = None) -> None:
+    props = props or {}
+    if not _scanner_ready(overhead.check, suite, run, vm, guest):
         return
     say(f"{suite.name}: {overhead.check} ({overhead.rounds} rounds of never/always, "
         f"{overhead.clock} clock)")
@@ -316,16 +325,7 @@ def _run_neighbour(neighbour: NeighbourPlan, knobs: dict[str, str], suite: Suite
                    run: RunDir, vm: VM, guest: Guest) -> None:
     """One neighbour benchmark in the suite's boot; `knobs` (--knob)
     replace its own."""
-    if not vm.alive():
-        save(suite, run, _gone(neighbour.check, vm))
-        return
-    try:
-        scanner = has_modes(guest)
-    except GuestError as e:
-        save(suite, run, Check(neighbour.check, ERROR, message=str(e)))
-        return
-    if not scanner:
-        save(suite, run, Check(neighbour.check, SKIPPED, message=NO_MODES))
+    if not _scanner_ready(neighbour.check, suite, run, vm, guest):
         return
     say(f"{suite.name}: {neighbour.check} ({neighbour.rounds} rounds of never/always)")
     t = _CheckTimer(suite, run, neighbour.check)
