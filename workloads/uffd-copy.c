@@ -26,6 +26,7 @@
  * record.  Without userfaultfd: a `skipped` record, exit 0.
  */
 #include "ptbench.h"
+#include "ptuffd.h"
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
@@ -49,17 +50,6 @@ static void skipped(const char *why, int err)
 {
 	pt_record("skipped", 0, ",\"why\":\"%s: %s\"", why, strerror(err));
 	exit(0);
-}
-
-/* As uffd-wp: the syscall, user-mode-only if plain userfaultfd is refused. */
-static int uffd_open(void)
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0 && errno == EPERM)
-		fd = syscall(SYS_userfaultfd,
-			     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	return fd;
 }
 
 static void *spinner_main(void *arg)

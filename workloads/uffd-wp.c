@@ -21,6 +21,7 @@
  * others.  Without userfaultfd or WP support: a `skipped` record, exit 0.
  */
 #include "ptfin.h"
+#include "ptuffd.h"
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -53,16 +54,6 @@ static void skipped(const char *fmt, ...)
 	va_end(ap);
 	pt_record("skipped", 0, ",\"why\":\"%s\"", why);
 	exit(0);
-}
-
-static int uffd_open(void)
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0 && errno == EPERM)
-		fd = syscall(SYS_userfaultfd,
-			     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	return fd;
 }
 
 static void *handler_main(void *arg)
