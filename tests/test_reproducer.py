@@ -173,3 +173,73 @@ def test_no_build_record_leaves_no_build(tmp_path: Path) -> None:
 def test_command_shell_quotes() -> None:
     c = Command("make", ("make", "CC=ccache gcc", "-j3"), (("ARCH", "x86_64"),), "/t r")
     assert c.shell() == "(cd '/t r' && ARCH=x86_64 make 'CC=ccache gcc' -j3)"
+
+
+def test_a_suite_directory_gets_the_build_commands(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_suite copies the build's record, built or failed (fakes for the
+    builder and the imager; nothing boots: the image stage fails)."""
+    from harness import suite_runner
+    from harness.errors import StageFailed
+    from harness.results import RunDir, Suite
+
+    kernel, _ = fake_build(tmp_path, monkeypatch, X86_64)
+    tree = KernelTree(tmp_path / "linux", "v", "k", scratch=False)
+
+    def no_image(arch: object) -> None:
+        raise StageFailed("no image here")
+
+    monkeypatch.setattr(suite_runner, "build_image", no_image)
+    plan = suite_runner.SuitePlan(tree, "worktree", X86_64, (), (), ())
+    for outcome in ("built", "failed"):
+        if outcome == "built":
+            monkeypatch.setattr(suite_runner, "build", lambda *a, **k: kernel)
+        else:
+            def failing(*a: object, **k: object) -> None:
+                raise StageFailed("make: exit 2", str(kernel.log))
+            monkeypatch.setattr(suite_runner, "build", failing)
+        run = RunDir(tmp_path / "results")
+        suite = Suite(outcome, "x86_64")
+        suite_runner.run_suite(plan, suite, run)
+        suite_dir = run.suite_dir(suite)
+        record = json.loads((suite_dir / COMMANDS).read_text())
+        assert record["build"][-1]["argv"][-2:] == ["bzImage", "headers_install"], outcome
+        assert "headers_install" in (suite_dir / REPRODUCER).read_text()
+
+
+def test_booted_records_its_qemu_command_line(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from harness import boot
+    from harness.image import GuestImage
+
+    class FakeVM:
+        def __init__(self, spec: vm.VMSpec, accel: str) -> None:
+            self.spec, self.accel, self.port = spec, accel, 40999
+            self.argv: list[str] = []
+
+        def start(self) -> "FakeVM":
+            self.argv = vm.qemu_argv(self.spec, self.accel, self.port)
+            return self
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(boot, "make_keys", lambda: SimpleNamespace(
+        host_key_dropbear=b"", client_public_line=""))
+    monkeypatch.setattr(boot, "run_overlay", lambda *a: b"")
+    monkeypatch.setattr(boot, "write_run_initrd", lambda image, overlay, dest: dest)
+    monkeypatch.setattr(boot, "choose_accel", lambda *a: "tcg")
+    monkeypatch.setattr(boot, "VM", FakeVM)
+    monkeypatch.setattr(boot, "Guest", lambda vm_, keys: SimpleNamespace(close=lambda: None))
+    kernel = kbuild.BuiltKernel(ARM64, tmp_path / "Image", tmp_path, "key", tmp_path / "log",
+                                rebuilt=False)
+    image = GuestImage(ARM64, tmp_path / "base.cpio", "ik")
+    with boot.booted(kernel, image, tmp_path / "suite") as (guest_vm, _):
+        pass
+    (recorded,) = json.loads((tmp_path / "suite" / COMMANDS).read_text())["boots"]
+    assert recorded["argv"] == guest_vm.argv
+    assert recorded["base_initrd"] == str(tmp_path / "base.cpio")
+    text = (tmp_path / "suite" / REPRODUCER).read_text()
+    assert f"-initrd {tmp_path / 'base.cpio'}" in text and "-serial mon:stdio" in text
