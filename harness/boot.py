@@ -12,6 +12,7 @@ from .guest import Guest
 from .image import GuestImage, run_overlay, write_run_initrd
 from .kbuild import BuiltKernel
 from .keys import make_keys
+from .reproducer import add_boot
 from .vm import VM, VMSpec, choose_accel
 
 # One vCPU under icount. QEMU then runs every vCPU in one host thread, in
@@ -40,6 +41,7 @@ def booted(kernel: BuiltKernel, image: GuestImage, out: Path,
     spec = VMSpec(kernel.arch, kernel.image, initrd, out / f"console{suffix}.log",
                   drives=drives, icount=icount, cpus=ICOUNT_CPUS if icount else VMSpec.cpus)
     vm = VM(spec, accel).start()
+    add_boot(out, vm.argv, initrd, image.base)
     guest = Guest(vm, keys)
     try:
         yield vm, guest

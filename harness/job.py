@@ -25,7 +25,7 @@ from .catalog import Workload, idle_workloads
 from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
 from .fanout import run_all, save_lock
 from .junit import write_junit
-from .modes import BASE, PATCHED, load_expectations, load_modes, modes_for
+from .modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
 from .neighbours import benchmark_names, load_neighbours
 from .overhead import load_overhead
 from .peer_plan import load_peer
@@ -155,15 +155,20 @@ class RunState:
             self.rundir.save_meta(self.meta)
 
 
-def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
-    """Validate what can be validated without downloads, then make the run
-    directory; bad input never leaves an empty run behind."""
+def validate(opts: RunOptions) -> None:
+    """What can be validated without downloads (also by --dry-run)."""
     modes_for(BASE, list(opts.modes))          # unknown --mode: an error now
     idle = idle_workloads(list(opts.workloads), [m for m in load_modes().values()
                                                  if m.name in opts.modes]) if opts.modes else []
     if idle:
         raise BadInput(f"nothing to run for workload {'; '.join(idle)} in mode "
                        f"{', '.join(opts.modes)}")
+
+
+def begin(opts: RunOptions, kernels: list[Series]) -> RunState:
+    """Validate what can be validated without downloads, then make the run
+    directory; bad input never leaves an empty run behind."""
+    validate(opts)
     rundir = RunDir(opts.results)
     say(f"run {rundir.run_id}: results in {rundir.path}")
     meta: dict[str, Any] = {
@@ -180,35 +185,44 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
     """Every (kernel, arch) suite; JUnit and run.json rewritten after each.
     The arches of one kernel run `opts.parallel` at a time; kernels one after
     the other (a harness tree holds one commit at a time)."""
-    expectations = load_expectations()
+    expectations = tuple(load_expectations())
     state.meta["kernel_version"] = tree.version
-    # The neighbour benchmarks run as checks of their own (neighbours.py),
-    # not per mode; a base kernel has no scanner for them to measure.
-    neighbours = benchmark_names()
-    per_mode = tuple(w for w in opts.workloads if w.name not in neighbours)
     for series in kernels:
         commit, apply_error = _apply(tree, series, state.rundir)
         state.meta.setdefault("sources", {})[series.name] = source_record(tree, series)
         tasks: list[Callable[[], None]] = []
         for arch in opts.arches:
-            label = series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
-            suite = Suite(label, arch.name, tree.version,
+            suite = Suite(suite_label(series, opts), arch.name, tree.version,
                           properties={"series_patches": str(len(series.patches))})
             if apply_error:
                 suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
                                 detail=apply_error))
             kind = PATCHED if commit and carries_series(tree, commit) else BASE
-            modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
-            plan = SuitePlan(tree, commit, arch,
-                             fragments_for(arch, opts.extra_fragments, opts.debuginfo,
-                                           patched=kind == PATCHED),
-                             per_mode, tuple(modes), tuple(expectations),
-                             dict(opts.knobs), opts.repeat,
-                             load_overhead() if kind == PATCHED and opts.overhead else (),
-                             load_neighbours(opts.workloads) if kind == PATCHED else (),
-                             peer=load_peer(opts.peer) if kind == PATCHED else None)
+            plan = suite_plan(opts, tree, commit, arch, kind, expectations)
             tasks.append(partial(_run_and_save, plan, suite, state))
         run_all(tasks, opts.parallel)
+
+
+def suite_label(series: Series, opts: RunOptions) -> str:
+    return series.name + "".join(f"+{f.stem}" for f in opts.extra_fragments)
+
+
+def suite_plan(opts: RunOptions, tree: KernelTree, commit: str | None, arch: Arch, kind: str,
+               expectations: tuple[Expectation, ...] = ()) -> SuitePlan:
+    """What one (kernel, arch) suite builds and runs; `kind` is BASE or
+    PATCHED (the patched kernel's modes and benchmarks)."""
+    # The neighbour benchmarks run as checks of their own (neighbours.py),
+    # not per mode; a base kernel has no scanner for them to measure.
+    neighbours = benchmark_names()
+    per_mode = tuple(w for w in opts.workloads if w.name not in neighbours)
+    modes = modes_for(kind, list(opts.modes)) or modes_for(kind)
+    return SuitePlan(tree, commit, arch,
+                     fragments_for(arch, opts.extra_fragments, opts.debuginfo,
+                                   patched=kind == PATCHED),
+                     per_mode, tuple(modes), expectations, dict(opts.knobs), opts.repeat,
+                     load_overhead() if kind == PATCHED and opts.overhead else (),
+                     load_neighbours(opts.workloads) if kind == PATCHED else (),
+                     peer=load_peer(opts.peer) if kind == PATCHED else None)
 
 
 def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:

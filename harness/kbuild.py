@@ -13,9 +13,10 @@ from pathlib import Path
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked
 from .errors import HarnessError
-from .kconfig import configure, make_env
+from .kconfig import config_commands, configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
+from .reproducer import BUILD_RECORD, Command, env_delta, save_build
 from .source import GIT_ID, KernelTree, tree_lock, worktree_fingerprint
 
 STAMP = ".pt-harness-built"
@@ -79,11 +80,33 @@ def kbuild_command(tree: KernelTree, out: Path, arch: Arch) -> tuple[dict[str, s
     return env, make
 
 
+def kernel_make(tree: KernelTree, out: Path, arch: Arch) -> tuple[dict[str, str], list[str]]:
+    """The make that builds the image and the uapi headers (the selftest is
+    compiled against these)."""
+    env, make = kbuild_command(tree, out, arch)
+    return env, [*make, arch.make_target, "headers_install"]
+
+
+def checkout_argv(tree: KernelTree, commit: str) -> list[str]:
+    return ["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit]
+
+
+def build_commands(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
+                   out: Path) -> list[Command]:
+    """Every command of a cold build of `commit` in `out`, as build() runs
+    them (recorded beside the build for the suite's reproducer.sh)."""
+    cmds = [Command("git checkout", tuple(checkout_argv(tree, commit)))] if tree.scratch else []
+    config_env = env_delta(make_env(arch))
+    cmds += [Command(what, tuple(argv), config_env, str(cwd) if cwd else None)
+             for what, argv, cwd in config_commands(tree.path, out, arch, fragments)]
+    env, make = kernel_make(tree, out, arch)
+    return [*cmds, Command("make", tuple(make), env_delta(env))]
+
+
 def check_out(tree: KernelTree, commit: str) -> None:
     """Switch a harness tree's working tree to `commit`; the caller holds
     tree_lock(tree) for as long as it needs the tree to stay there."""
-    run_capture(["git", *GIT_ID, "-C", str(tree.path), "checkout", "-q", "-f", commit],
-                what=f"git checkout {commit[:12]}")
+    run_capture(checkout_argv(tree, commit), what=f"git checkout {commit[:12]}")
 
 
 def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
@@ -101,6 +124,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
     walking = out is not None
     out = out or cache_root() / "build" / f"{arch.name}-{key}"
     out.mkdir(parents=True, exist_ok=True)
+    save_build(out / BUILD_RECORD, build_commands(tree, commit, arch, fragments, out))
     log = out / "build.log"
     image = out / arch.kernel_image
     stamp = out / STAMP
@@ -125,9 +149,8 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
                 or cstamp.read_text() != config_key:
             configure(tree.path, out, arch, fragments, log, optional)
             cstamp.write_text(config_key)
-        env, make = kbuild_command(tree, out, arch)
-        # headers_install: the selftest is compiled against these uapi headers.
-        run_logged([*make, arch.make_target, "headers_install"], log,
-                   what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0, timeout=3600)
+        env, make = kernel_make(tree, out, arch)
+        run_logged(make, log, what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0,
+                   timeout=3600)
         stamp.write_text(stamp_text)
     return BuiltKernel(arch, image, out, key, log, rebuilt=True)

@@ -78,20 +78,28 @@ def make_env(arch: Arch) -> dict[str, str]:
     return env
 
 
+def config_commands(tree: Path, out: Path, arch: Arch, fragments: list[Path]
+                    ) -> list[tuple[str, list[str], Path | None]]:
+    """(what, argv, cwd) of configure's steps, in order, run with
+    make_env(arch); also what a suite's reproducer.sh runs."""
+    make = ["make", "-s", "-C", str(tree), f"O={out}", f"ARCH={arch.kernel_arch}"]
+    if arch.cross_compile:
+        make.append(f"CROSS_COMPILE={arch.cross_compile}")
+    return [(f"{arch.name}: make tinyconfig", [*make, "tinyconfig"], None),
+            (f"{arch.name}: merge_config.sh",
+             [str(tree / "scripts/kconfig/merge_config.sh"), "-m", "-O", str(out),
+              str(out / ".config"), *map(str, fragments)], tree),
+            (f"{arch.name}: make olddefconfig", [*make, "olddefconfig"], None)]
+
+
 def configure(tree: Path, out: Path, arch: Arch, fragments: list[Path], log: Path,
               optional: tuple[Path, ...] = ()) -> None:
     """Write out/.config from tinyconfig and `fragments`; verify every option
     except those of the `optional` fragments."""
     wanted = requested_options([f for f in fragments if f not in optional])
     env = make_env(arch)
-    make = ["make", "-s", "-C", str(tree), f"O={out}", f"ARCH={arch.kernel_arch}"]
-    if arch.cross_compile:
-        make.append(f"CROSS_COMPILE={arch.cross_compile}")
-    run_logged([*make, "tinyconfig"], log, what=f"{arch.name}: make tinyconfig", env=env)
-    run_logged([str(tree / "scripts/kconfig/merge_config.sh"), "-m", "-O", str(out),
-                str(out / ".config"), *map(str, fragments)], log,
-               what=f"{arch.name}: merge_config.sh", env=env, cwd=tree)
-    run_logged([*make, "olddefconfig"], log, what=f"{arch.name}: make olddefconfig", env=env)
+    for what, argv, cwd in config_commands(tree, out, arch, fragments):
+        run_logged(argv, log, what=what, env=env, cwd=cwd)
     actual = parse_config((out / ".config").read_text(), str(out / ".config"))
     bad = mismatches(wanted, actual)
     if bad:

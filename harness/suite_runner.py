@@ -29,6 +29,7 @@ from .parsers import cpu_list_count
 from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
 from .peer_plan import PeerPlan
 from .progress import say, step
+from .reproducer import BUILD_RECORD, add_build
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite
 from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
@@ -120,10 +121,12 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
         kernel = build(plan.tree, plan.commit, plan.arch, list(plan.fragments), suite.kernel)
     except HarnessError as e:
         _copy(Path(getattr(e, "log", None) or "/nonexistent"), out / "build.log")
+        add_build(out, Path(getattr(e, "log", None) or "/nonexistent").with_name(BUILD_RECORD))
         t.record(ERROR, str(e).splitlines()[0], str(e))
         skip_rest(suite, run, later, "build failed")
         return
     _copy(kernel.log, out / "build.log")
+    add_build(out, kernel.build_dir / BUILD_RECORD)
     _copy(kernel.build_dir / ".config", out / "kernel.config")
     t.record(PASSED, properties={"rebuilt": str(kernel.rebuilt), "build_key": kernel.key,
                                  "compiler": compiler_text(kernel.build_dir / ".config"),

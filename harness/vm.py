@@ -86,6 +86,7 @@ class VM:
         self.accel = accel
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self.argv: list[str] = []      # the QEMU command line spawned (recorded)
         self.started = 0.0
         self.stderr_log = spec.console_log.with_suffix(".qemu.log")
 
@@ -95,9 +96,9 @@ class VM:
         self.spec.console_log.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(5):   # the free port may be taken before QEMU binds it
             self.port = free_port()
+            self.argv = qemu_argv(self.spec, self.accel, self.port)
             with open(self.stderr_log, "wb") as err:
-                self.proc = spawn(qemu_argv(self.spec, self.accel, self.port),
-                                  stdout=err, stderr=subprocess.STDOUT)
+                self.proc = spawn(self.argv, stdout=err, stderr=subprocess.STDOUT)
             self.started = time.monotonic()
             time.sleep(0.3)
             if self.proc.poll() is None:
