@@ -41,6 +41,8 @@ GOLDEN = Path(__file__).parent / "golden"
 # Every saved run directory: each must give a valid document.
 RUNS = sorted(p.parent for p in GOLDEN.glob("*/run.json"))
 REAL = GOLDEN / "run-x86_64-patched"      # a real run, trimmed (its README says which)
+SAMPLE = GOLDEN / "run-sample"            # two real runs merged (its SOURCE.txt)
+FAULTS = GOLDEN / "run-faults"            # the fault catalog's timeout and panic, real
 SCHEMA = kcidb_io.schema.LATEST
 LISTS = ("checkouts", "builds", "tests")
 
@@ -74,25 +76,45 @@ def test_saved_run_is_valid_kcidb(run_dir: Path) -> None:
     assert len(doc["tests"]) == len(checks)
 
 
+def by_path(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(t["build_id"].rsplit(":", 1)[1], t["path"]): t for t in doc["tests"]}
+
+
 def test_sample_checks_map_to_tests_with_their_figures() -> None:
-    doc = to_kcidb(load_run(GOLDEN / "run-sample"))
-    run_id = "20261127-101502-3f2a"
-    assert ids(doc, "checkouts") == [f"pt_harness:{run_id}:base",
-                                     f"pt_harness:{run_id}:pt-reclaim"]
+    doc = to_kcidb(load_run(SAMPLE))
+    run_id = "20261202-003358-95ed"
+    assert ids(doc, "checkouts") == [f"pt_harness:{run_id}:pt-reclaim"]
     build = next(b for b in doc["builds"] if b["id"].endswith(":pt-reclaim-arm64"))
-    assert (build["architecture"], build["status"], build["duration"]) == ("arm64", "PASS", 4.6)
+    assert (build["architecture"], build["status"], build["duration"]) == (
+        "arm64", "PASS", 1169.008)
     assert build["checkout_id"] == f"pt_harness:{run_id}:pt-reclaim"
-    by_path = {(t["build_id"].rsplit(":", 1)[1], t["path"]): t for t in doc["tests"]}
-    failed = by_path[("pt-reclaim-arm64", "pt_reclaim.workload.dontneed_small.madvise_prctl")]
+    tests = by_path(doc)
+    workload = tests[("pt-reclaim-arm64", "pt_reclaim.workload.rfc_50g_small.madvise")]
+    assert workload["status"] == "PASS" and workload["misc"]["coverage"] == 0.998
+    assert (workload["misc"]["populated_vmpte_kb"], workload["misc"]["final_vmpte_kb"]) == (
+        102636, 236)
+    failed = tests[("pt-reclaim-x86_64", "pt_reclaim.neighbour.tlb_churn")]
     assert failed["status"] == "FAIL"
-    assert failed["comment"].startswith("coverage 97.66% below 99%")
-    assert failed["misc"]["coverage"] == 0.977
-    assert (failed["misc"]["baseline_vmpte_kb"], failed["misc"]["final_vmpte_kb"]) == (44, 236)
-    overhead = by_path[("pt-reclaim-x86_64", "pt_reclaim.overhead.scanner")]
-    assert overhead["misc"]["ratio_median"] == 1.035
-    assert overhead["misc"]["never_ns_per_fault"] == [742, 751, 739]
-    splat = by_path[("pt-reclaim-arm64", "pt_reclaim.console")]
-    assert splat["status"] == "FAIL" and "splat" in splat["comment"]
+    assert failed["comment"] == "dontneed_ops_per_s always/never = 0.715 (median), under 0.8"
+    assert failed["misc"]["dontneed_ops_per_s_ratio_median"] == 0.715
+    assert failed["misc"]["never_dontneed_ops_per_s"] == [2459, 112.8, 125.8, 387.4, 2669]
+    overhead = tests[("pt-reclaim-x86_64", "pt_reclaim.overhead.scanner")]
+    assert overhead["status"] == "FAIL" and overhead["misc"]["ratio_median"] == 1.006
+    assert overhead["misc"]["never_ns_per_fault"] == [8650.4, 8648.6, 8648.6]
+    assert "(tcg)" in overhead["environment"]["comment"]
+
+
+def test_errors_and_a_splat_map_to_their_statuses() -> None:
+    tests = by_path(to_kcidb(load_run(FAULTS)))
+    assert {path: t["status"] for (_, path), t in tests.items()} == {
+        "pt_reclaim.image": "PASS", "pt_reclaim.boot": "PASS",
+        "pt_reclaim.workload.hang.never": "ERROR",
+        "pt_reclaim.workload.healthy.never": "PASS",
+        "pt_reclaim.workload.panic.never": "ERROR",
+        "pt_reclaim.kselftest.pt_reclaim": "ERROR", "pt_reclaim.console": "FAIL"}
+    splat = tests[("pt-reclaim-x86_64", "pt_reclaim.console")]
+    assert splat["comment"] == "1 splat(s) in console, first: panic at line 260 of console.log"
+    assert "Kernel panic - not syncing: sysrq triggered crash" in splat["log_excerpt"]
     assert "(tcg)" in splat["environment"]["comment"]
 
 
@@ -108,8 +130,7 @@ def split(run_dir: Path, tmp: Path) -> list[Path]:
     return cells
 
 
-@pytest.mark.parametrize("run_dir", [GOLDEN / "run-sample", REAL],
-                         ids=["run-sample", REAL.name])
+@pytest.mark.parametrize("run_dir", [SAMPLE, REAL], ids=[SAMPLE.name, REAL.name])
 def test_merged_fanout_is_one_valid_document(run_dir: Path, tmp_path: Path) -> None:
     cells = split(run_dir, tmp_path)
     merged = merge(cells, tmp_path / "merged")
@@ -128,7 +149,7 @@ def test_merged_fanout_is_one_valid_document(run_dir: Path, tmp_path: Path) -> N
 def test_origin_and_artifact_urls_from_the_command_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run-sample"
-    shutil.copytree(GOLDEN / "run-sample", run)
+    shutil.copytree(SAMPLE, run)
     # In-process (a second interpreter costs seconds); main() takes over
     # SIGINT and SIGTERM, which pytest gets back after.
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
@@ -146,21 +167,21 @@ def test_origin_and_artifact_urls_from_the_command_line(
     validate(doc)
     assert all(i.startswith("lab_one:") for k in LISTS for i in ids(doc, k))
     assert {o["origin"] for k in LISTS for o in doc[k]} == {"lab_one"}
-    build = next(b for b in doc["builds"] if b["id"].endswith(":base-x86_64"))
+    build = next(b for b in doc["builds"] if b["id"].endswith(":pt-reclaim-x86_64"))
     assert build["log_url"] == \
-        "https://lab.example/pt/20261127-101502-3f2a/base-x86_64/build.log"
-    assert "config_url" not in build          # the sample has no kernel.config
-    test = next(t for t in doc["tests"]
-                if t["path"] == "pt_reclaim.workload.dontneed_small.base")
+        "https://lab.example/pt/20261202-003358-95ed/pt-reclaim-x86_64/build.log"
+    assert "config_url" not in build          # the trimmed sample keeps no kernel.config
+    test = next(t for t in doc["tests"] if t["path"] == "pt_reclaim.workload.sparse_huge.never"
+                and t["build_id"].endswith(":pt-reclaim-arm64"))
     assert test["output_files"] == [{
-        "name": "samples-dontneed-small-base.json",
-        "url": "https://lab.example/pt/20261127-101502-3f2a/base-x86_64/"
-               "samples-dontneed-small-base.json"}]
+        "name": "samples-sparse-huge-never.json",
+        "url": "https://lab.example/pt/20261202-003358-95ed/pt-reclaim-arm64/"
+               "samples-sparse-huge-never.json"}]
     assert {c["tree_name"] for c in doc["checkouts"]} == {"mm"}
 
 
 def test_bad_settings_are_bad_input() -> None:
-    run = load_run(GOLDEN / "run-sample")
+    run = load_run(SAMPLE)
     with pytest.raises(BadInput, match="lower-case letters"):
         to_kcidb(run, KcidbSettings(origin="My-Lab"))
     with pytest.raises(BadInput, match="https://"):
@@ -172,7 +193,7 @@ def test_bad_settings_are_bad_input() -> None:
 def test_bad_origin_in_the_environment_keeps_the_other_reports(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = tmp_path / "run-sample"
-    shutil.copytree(GOLDEN / "run-sample", run)
+    shutil.copytree(SAMPLE, run)
     monkeypatch.setenv("PT_HARNESS_KCIDB_ORIGIN", "no spaces")
     with pytest.raises(BadInput, match="no spaces"):
         render_all(run)
@@ -181,7 +202,7 @@ def test_bad_origin_in_the_environment_keeps_the_other_reports(
 
 def test_the_schema_check_is_not_vacuous() -> None:
     """What the validity tests rely on: formats and patterns are enforced."""
-    doc = to_kcidb(load_run(GOLDEN / "run-sample"))
+    doc = to_kcidb(load_run(SAMPLE))
     validate(doc)
     for kind, key, bad in (("tests", "start_time", "yesterday"), ("builds", "id", "no-origin"),
                            ("tests", "path", "pt_reclaim..x"), ("builds", "status", "passed")):
@@ -275,10 +296,11 @@ def test_check_start_times_are_recorded(tmp_path: Path) -> None:
 
 
 def test_results_saved_before_start_times_still_load() -> None:
-    raw = json.loads((GOLDEN / "run-sample" / "base-x86_64" / "result.json").read_text())
+    old = GOLDEN / "run-before-start-times"     # a real run of the day before they were
+    raw = json.loads((old / "pt-reclaim-x86_64" / "result.json").read_text())
     assert all("started" not in c for c in raw["checks"])
-    (suite,) = [s for s in load_suites(GOLDEN / "run-sample") if s.dirname == "base-x86_64"]
-    assert all(c.started == "" for c in suite.checks)
+    (suite,) = load_suites(old)
+    assert len(suite.checks) == 33 and all(c.started == "" for c in suite.checks)
 
 
 def test_compiler_is_what_the_kernel_recorded(tmp_path: Path) -> None:

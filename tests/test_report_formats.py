@@ -1,4 +1,6 @@
-"""Every report format rebuilt from the saved sample run (tests/golden/run-sample)."""
+"""Every report format rebuilt from saved real runs: tests/golden/run-sample
+(both arches, real failures) and tests/golden/run-faults (a timed-out
+workload and a guest panic); tests/golden/README.md says which runs."""
 
 import json
 import os
@@ -18,12 +20,13 @@ from harness.reports import render_all, screenshot
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLE = GOLDEN / "run-sample"
+FAULTS = GOLDEN / "run-faults"
 SUMMARY_GOLDEN = GOLDEN / "run-sample.summary.txt"
 
 
-def sample_copy(tmp_path: Path) -> Path:
-    run = tmp_path / SAMPLE.name
-    shutil.copytree(SAMPLE, run)
+def sample_copy(tmp_path: Path, source: Path = SAMPLE) -> Path:
+    run = tmp_path / source.name
+    shutil.copytree(source, run)
     return run
 
 
@@ -47,15 +50,27 @@ def rendered(tmp_path: Path) -> Path:
 
 def test_sample_loads() -> None:
     run = load_run(SAMPLE)
-    assert len(run.suites) == 3 and run.verdict == "FAIL"
+    assert len(run.suites) == 2 and run.verdict == "FAIL"
     traced = [w for w in run.workloads if w.samples]
-    assert len(traced) == 8 and all(len(w.samples) >= 30 for w in traced)
+    # race-refill in 4 modes, rfc-50g-small in 4, sparse-huge in 3; per arch.
+    assert len(traced) == 2 * (4 + 4 + 3) and all(len(w.samples) >= 3 for w in traced)
 
 
 def test_junit_has_one_suite_per_kernel_and_arch(rendered: Path) -> None:
     suites = list(JUnitXml.fromfile(str(rendered / "junit.xml")))
-    assert [s.name for s in suites] == ["base/x86_64", "pt-reclaim/arm64", "pt-reclaim/x86_64"]
-    assert sum(s.failures for s in suites) == 2
+    assert [s.name for s in suites] == ["pt-reclaim/arm64", "pt-reclaim/x86_64"]
+    assert [(s.tests, s.failures, s.errors, s.skipped) for s in suites] == [
+        (53, 2, 0, 2), (53, 3, 0, 1)]
+
+
+def test_junit_tells_errors_from_failures(tmp_path: Path) -> None:
+    """The fault run: the timed-out and the killed workload and the
+    kselftest that could not run are errors, the panic a failure."""
+    run = sample_copy(tmp_path, FAULTS)
+    render_all(run)
+    (suite,) = list(JUnitXml.fromfile(str(run / "junit.xml")))
+    assert (suite.name, suite.tests, suite.failures, suite.errors) == (
+        "pt-reclaim/x86_64", 8, 1, 3)
 
 
 def test_junit_loads_in_junit2html(rendered: Path) -> None:
@@ -65,13 +80,13 @@ def test_junit_loads_in_junit2html(rendered: Path) -> None:
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     html = out.read_text()
-    for suite in ("base/x86_64", "pt-reclaim/arm64", "pt-reclaim/x86_64"):
+    for suite in ("pt-reclaim/arm64", "pt-reclaim/x86_64"):
         assert suite in html
-    assert "workload:dontneed-small[madvise-prctl]" in html
+    assert "workload:race-refill[madvise-prctl]" in html
     # Its parser read our verdicts, not just our names.
     report = parser.Junit(str(rendered / "junit.xml"))
     assert {s.name: len(s.failed()) for s in report.suites} == {
-        "base/x86_64": 0, "pt-reclaim/arm64": 2, "pt-reclaim/x86_64": 0}
+        "pt-reclaim/arm64": 2, "pt-reclaim/x86_64": 3}
 
 
 def test_summary_matches_golden(rendered: Path) -> None:
@@ -88,25 +103,38 @@ def test_summary_fits_a_cover_letter(rendered: Path) -> None:
     for line in text.splitlines():
         assert len(line) <= MAX_COLUMNS, line
         assert line == line.rstrip()
-    assert "7.3.4" in text and "x86_64, arm64" in text and "QEMU" in text
-    assert re.search(r"dontneed-small\s+always\s+x86_64\s+2048 -> 0\s+100%", text)
-    # A run from before the icount benchmark: its one benchmark was on the
-    # wall clock at the aggressive pace, and is labelled so.
+    assert "7.3.4" in text and "Arches:  arm64, x86_64" in text and "QEMU" in text
+    assert "Series:  pt-reclaim (13 patches)" in text
+    assert re.search(r"race-refill\s+always\s+x86_64\s+134 -> 6\s+95.5%", text)
+    assert re.search(r"rfc-50g-small\s+madvise\s+arm64\s+102636 -> 236\s+3.1 s", text)
+    # Each benchmark with its clock and pace.
     assert ("pt-reclaim/x86_64, wall, aggressive pace:\n"
-            "    742 -> 768 ns, 1.0350x (1.0120..1.0690, N=3)") in text
-    assert "Failed:" in text and "console (failed)" in text
+            "    32572 -> 41345 ns, 1.1323x (1.0112..1.2693, N=7)") in text
+    assert ("pt-reclaim/arm64, icount, default pace:\n"
+            "    5320 -> 5364 ns, 1.0084x (1.0083..1.0085, N=3)") in text
+    assert "Failed:" in text and "pt-reclaim/x86_64 overhead:scanner (failed)" in text
 
 
-def test_summary_without_failures_or_fault_loop(tmp_path: Path) -> None:
-    run = sample_copy(tmp_path)
-    make_all_pass(run)
-    for f in run.glob("*/samples-fault-loop-*.json"):
-        f.unlink()
+def test_summary_of_errors_and_a_panic(tmp_path: Path) -> None:
+    run = sample_copy(tmp_path, FAULTS)
     render_all(run)
     text = (run / "summary.txt").read_text()
-    assert text.startswith("pt-harness run 20261127-101502-3f2a: PASS")
+    assert text.startswith("pt-harness run 20261202-003230-9c4a: FAIL "
+                           "(4 passed, 1 failed, 3 error)")
+    assert re.search(r"^hang +never +x86_64 +error$", text, re.M)
+    assert re.search(r"^healthy +never +x86_64 +32 -> 32 +0% ", text, re.M)
+    assert "workload:hang[never] (error): hang timed out after 5s" in text
+    assert "kselftest:pt_reclaim (error): guest is gone" in text
+    assert "console (failed): 1 splat(s) in console, first: panic\n    at line 260" in text
+
+
+def test_summary_without_failures(tmp_path: Path) -> None:
+    run = sample_copy(tmp_path)
+    make_all_pass(run)
+    render_all(run)
+    text = (run / "summary.txt").read_text()
+    assert text.startswith("pt-harness run 20261202-003358-95ed: PASS (106 passed)\n")
     assert "Nothing failed." in text and "Failed:" not in text
-    assert "Overhead" not in text
 
 
 def test_fit_wraps_and_spells_out_unicode() -> None:
@@ -119,25 +147,39 @@ def test_fit_wraps_and_spells_out_unicode() -> None:
 def test_html_report(rendered: Path) -> None:
     html = (rendered / "report.html").read_text()
     assert '<span class="verdict FAIL">FAIL</span>' in html
-    assert "41 passed, 2 failed, 0 error, 0 skipped" in html
+    assert "98 passed, 5 failed, 0 error, 3 skipped" in html
     # The matrix: a row per workload, a column per (arch, kernel, mode).
     matrix = html[html.index('<table class="matrix">'):]
     matrix = matrix[:matrix.index("</table>")]
     assert matrix.count("<tr><th>") == 3
-    assert '<td class="fail" title="2000 of 2048 tables freed.' in matrix
-    assert matrix.count("<td ") == 3 * 9
+    assert '<td class="pass" title="32 of 134 tables freed.">23.9%</td>' in matrix
+    assert matrix.count("<td ") == 3 * 2 * 6           # 3 workloads, 2 arches, 6 modes
     # One chart per workload and arch that has samples.
-    assert html.count("<svg") == 3
-    for label in ("dontneed-small on x86_64", "dontneed-small on arm64",
-                  "fault-loop on x86_64"):
+    assert html.count("<svg") == 3 * 2
+    for label in ("race-refill on x86_64", "rfc-50g-small on arm64",
+                  "sparse-huge on x86_64"):
         assert label in html
-    # The splat in a red box, the failed workload with its message.
-    assert '<div class="splat">' in html and "WARNING: CPU: 1 PID: 23" in html
-    assert "coverage 97.66% below 99%" in html
+    # The failed checks with their messages, no splat.
+    assert '<div class="splat">' not in html
+    assert "mmap_max_us 734562 in always &gt; 2 x 41731 in never + 1000 = 84462" in html
     # Build and boot times, relative links to the logs.
-    assert "402.8 s" in html and "48.20 s" in html
+    assert "1169.0 s" in html and "3.14 s" in html
     assert 'href="pt-reclaim-arm64/console.log"' in html
-    assert 'href="base-x86_64/build.log"' in html
+    assert 'href="pt-reclaim-x86_64/build.log"' in html
+
+
+def test_html_report_of_a_panicked_guest(tmp_path: Path) -> None:
+    run = sample_copy(tmp_path, FAULTS)
+    render_all(run)
+    html = (run / "report.html").read_text()
+    assert "4 passed, 1 failed, 3 error, 0 skipped" in html
+    assert '<td class="error" title="hang timed out after 5s">error</td>' in html
+    assert '<td class="pass" title="0 of 32 tables freed.">0%</td>' in html
+    # The splat in a red box.
+    box = html[html.index('<div class="splat">'):]
+    box = box[:box.index("</div>")]
+    assert "first: panic at line 260 of console.log" in box
+    assert "Kernel panic - not syncing: sysrq triggered crash" in box
 
 
 def test_html_is_self_contained(rendered: Path) -> None:
