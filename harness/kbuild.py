@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked
-from .errors import HarnessError
+from .errors import TEST, HarnessError
 from .kconfig import configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
@@ -128,6 +128,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
         env, make = kbuild_command(tree, out, arch)
         # headers_install: the selftest is compiled against these uapi headers.
         run_logged([*make, arch.make_target, "headers_install"], log,
-                   what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0, timeout=3600)
+                   what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0, timeout=3600,
+                   cause=TEST)      # the series does not build: exit 1
         stamp.write_text(stamp_text)
     return BuiltKernel(arch, image, out, key, log, rebuilt=True)

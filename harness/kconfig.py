@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .arches import Arch
-from .errors import BadInput, StageFailed
+from .errors import TEST, BadInput, CodeFailed
 from .proc import run_logged
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
@@ -87,14 +87,17 @@ def configure(tree: Path, out: Path, arch: Arch, fragments: list[Path], log: Pat
     make = ["make", "-s", "-C", str(tree), f"O={out}", f"ARCH={arch.kernel_arch}"]
     if arch.cross_compile:
         make.append(f"CROSS_COMPILE={arch.cross_compile}")
-    run_logged([*make, "tinyconfig"], log, what=f"{arch.name}: make tinyconfig", env=env)
+    # The tree's own Kconfig and scripts: their failure is the code under test's.
+    run_logged([*make, "tinyconfig"], log, what=f"{arch.name}: make tinyconfig", env=env,
+               cause=TEST)
     run_logged([str(tree / "scripts/kconfig/merge_config.sh"), "-m", "-O", str(out),
                 str(out / ".config"), *map(str, fragments)], log,
-               what=f"{arch.name}: merge_config.sh", env=env, cwd=tree)
-    run_logged([*make, "olddefconfig"], log, what=f"{arch.name}: make olddefconfig", env=env)
+               what=f"{arch.name}: merge_config.sh", env=env, cwd=tree, cause=TEST)
+    run_logged([*make, "olddefconfig"], log, what=f"{arch.name}: make olddefconfig", env=env,
+               cause=TEST)
     actual = parse_config((out / ".config").read_text(), str(out / ".config"))
     bad = mismatches(wanted, actual)
     if bad:
         listing = ", ".join(f"{m.option}={m.wanted} (got {m.got})" for m in bad)
-        raise StageFailed(f"{arch.name}: config options did not stick (missing dependency?): "
+        raise CodeFailed(f"{arch.name}: config options did not stick (missing dependency?): "
                           f"{listing}", str(log))

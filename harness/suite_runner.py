@@ -8,7 +8,6 @@ marks the steps that depend on it as skipped, never as passed.
 import datetime as dt
 import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,11 +179,8 @@ def run_suite(plan: SuitePlan, suite: Suite, run: RunDir) -> None:
 
 def make_disk(path: Path) -> Path:
     """A small ext4 image for file-backed workloads, made without root."""
-    try:
-        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "ptdata", str(path),
-                        f"{DISK_MB}M"], check=True, capture_output=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as e:
-        raise HarnessError(f"mke2fs {path}: {e}") from None
+    proc.run(["mke2fs", "-q", "-F", "-t", "ext4", "-L", "ptdata", str(path), f"{DISK_MB}M"],
+             what=f"mke2fs {path}", timeout=120)
     return path
 
 
