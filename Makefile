@@ -15,9 +15,19 @@ run: bootstrap
 test: bootstrap
 	$(VENV)/bin/python -m pytest -v -ra $(ARGS)
 
-# Unit tests only (no kernel build, no QEMU): seconds.
+# The modules that build, boot and drive the guest, whose logic the unit
+# tests run with fakes (tests/test_suite_stages.py, test_guest_side.py).
+ORCHESTRATION := suite_runner stages boot guest image session shell proc keys errors
+empty :=
+space := $(empty) $(empty)
+comma := ,
+COVERAGE_INCLUDE := $(subst $(space),$(comma),$(ORCHESTRATION:%=harness/%.py))
+
+# Unit tests only (no kernel build, no QEMU): seconds. Then their line
+# coverage of the orchestration modules.
 unit: bootstrap
-	$(VENV)/bin/python -m pytest -v -m "not e2e" $(ARGS)
+	$(VENV)/bin/python -m coverage run -m pytest -v -m "not e2e" $(ARGS); status=$$?; \
+	$(VENV)/bin/python -m coverage report --include="$(COVERAGE_INCLUDE)"; exit $$status
 
 # The debug-config soak on both arches (DEBUG_VM, lockdep, page table check):
 # long. `make test` runs a short one on the regular build.

@@ -6,9 +6,11 @@ A splat fails the suite whatever the workload figures say; the excerpt
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import proc
+from .errors import HarnessError
 
 # What the kernel prints when something went wrong. Order matters only for
 # the kind reported when one line matches several.
@@ -85,8 +87,8 @@ def decode(excerpt: str, vmlinux: Path, srctree: Path, cross_compile: str) -> st
         return None
     env = dict(os.environ, CROSS_COMPILE=cross_compile)
     try:
-        r = subprocess.run(["bash", str(script), str(vmlinux), str(srctree)], input=excerpt,
-                           capture_output=True, text=True, timeout=120, env=env)
-    except (OSError, subprocess.SubprocessError):
+        r = proc.run(["bash", str(script), str(vmlinux), str(srctree)], input=excerpt,
+                     what="decode_stacktrace.sh", timeout=120, env=env, check=False)
+    except (OSError, HarnessError):
         return None
     return r.stdout if r.returncode == 0 and r.stdout.strip() else None

@@ -9,7 +9,6 @@ files, so what a run says is what its directory holds.
 
 import datetime as dt
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -18,11 +17,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import summary
+from . import proc, summary
 from .arches import Arch
 from .cache import file_digest
 from .catalog import Workload, idle_workloads
-from .errors import EXIT_CHECKS_FAILED, EXIT_OK, BadInput, HarnessError
+from .errors import BadInput, HarnessError
 from .fanout import run_all, save_lock
 from .junit import write_junit
 from .modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
@@ -31,7 +30,7 @@ from .overhead import load_overhead
 from .peer_plan import load_peer
 from .progress import say
 from .reports import render_all, screenshot
-from .results import ERROR, Check, RunDir, Suite, all_ok, load_suites
+from .results import RunDir, Suite, error_check, load_suites, run_exit_status
 from .series import EMPTY, Series, apply, load_range, load_series, rev_parse
 from .source import (
     BASE_BRANCH,
@@ -131,10 +130,10 @@ def qemu_versions(arches: tuple[Arch, ...]) -> dict[str, str]:
     out = {}
     for a in arches:
         try:
-            first = subprocess.run([a.qemu_binary, "--version"], capture_output=True,
-                                   text=True, timeout=20).stdout.splitlines()
+            first = proc.run([a.qemu_binary, "--version"], what=f"{a.qemu_binary} --version",
+                             timeout=20, check=False).stdout.splitlines()
             out[a.name] = first[0] if first else "unknown"
-        except (OSError, subprocess.TimeoutExpired):
+        except (OSError, HarnessError):
             out[a.name] = "not installed"
     return out
 
@@ -195,8 +194,7 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
             suite = Suite(suite_label(series, opts), arch.name, tree.version,
                           properties={"series_patches": str(len(series.patches))})
             if apply_error:
-                suite.add(Check("apply", ERROR, message=apply_error.splitlines()[0],
-                                detail=apply_error))
+                suite.add(error_check("apply", apply_error))
             kind = PATCHED if commit and carries_series(tree, commit) else BASE
             plan = suite_plan(opts, tree, commit, arch, kind, expectations)
             tasks.append(partial(_run_and_save, plan, suite, state))
@@ -237,7 +235,7 @@ def finish(state: RunState, with_screenshot: bool = True) -> int:
     _reports(state.rundir, with_screenshot)
     suites = load_suites(state.rundir.path)
     print(summary.render(state.rundir, suites, state.meta))
-    return EXIT_OK if all_ok(suites) else EXIT_CHECKS_FAILED
+    return run_exit_status(suites)
 
 
 def run(opts: RunOptions) -> int:
@@ -272,12 +270,14 @@ def source_record(tree: KernelTree, series: Series) -> dict[str, Any]:
             "patches": [{"name": p.name, "sha256": file_digest(p)} for p in series.patches]}
 
 
-def _apply(tree: KernelTree, series: Series, rundir: RunDir) -> tuple[str | None, str]:
-    """The commit to build, or None and the reason the series did not apply."""
+def _apply(tree: KernelTree, series: Series,
+           rundir: RunDir) -> tuple[str | None, HarnessError | None]:
+    """The commit to build, or None and why the series did not apply (a
+    patch that does not apply, CodeFailed, or a git that failed)."""
     if series.empty and not tree.scratch:
-        return "worktree", ""
+        return "worktree", None
     try:
-        return apply(tree, series, rundir.path / f"apply-{series.name}.log"), ""
+        return apply(tree, series, rundir.path / f"apply-{series.name}.log"), None
     except HarnessError as e:
         say(str(e).splitlines()[0])
-        return None, str(e)
+        return None, e

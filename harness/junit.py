@@ -1,11 +1,16 @@
 """JUnit XML with junitparser: one testsuite per (kernel, arch), a testcase
-per check, figures as properties, failures carrying reason and excerpt."""
+per check, figures as properties, failures carrying reason and excerpt.
+
+`failure` is the code under test failing (errors.TEST: a failed check, a
+build that broke, a guest that died), `error` the harness or the host not
+doing its job (errors.HOST: a missing tool, the mirror, a full disk)."""
 
 import re
 from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
+from .errors import TEST
 from .results import ERROR, FAILED, SKIPPED, Suite
 
 # C0 controls other than tab, newline and CR: XML 1.0 has no way to write
@@ -28,11 +33,17 @@ def to_junit(suites: list[Suite]) -> JUnitXml:
         for check in suite.checks:
             tc = TestCase(check.name, classname=f"{suite.kernel}.{suite.arch}",
                           time=round(check.seconds, 3))
-            if check.status == FAILED:
-                tc.result = [Failure(xml_text(check.message or "failed"))]
+            cause = check.failure_cause
+            if cause is not None and cause != TEST:
+                # The harness or the host could not do its job: no verdict.
+                tc.result = [Error(xml_text(check.message or "error"), type_=cause)]
                 tc.result[0].text = xml_text(check.detail)
-            elif check.status == ERROR:
-                tc.result = [Error(xml_text(check.message or "error"))]
+            elif cause is not None:
+                # The code under test failed: a failed check, or one it made
+                # unable to finish (a guest that died, a build that broke);
+                # the type keeps which.
+                tc.result = [Failure(xml_text(check.message or check.status),
+                                     type_=FAILED if check.status == FAILED else ERROR)]
                 tc.result[0].text = xml_text(check.detail)
             elif check.status == SKIPPED:
                 tc.result = [Skipped(xml_text(check.message or "skipped"))]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked
-from .errors import HarnessError
+from .errors import TEST, HarnessError
 from .kconfig import config_commands, configure, make_env
 from .proc import require, run_capture, run_logged
 from .progress import say, step
@@ -151,6 +151,6 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
             cstamp.write_text(config_key)
         env, make = kernel_make(tree, out, arch)
         run_logged(make, log, what=f"kbuild {label}/{arch.name}", env=env, heartbeat=30.0,
-                   timeout=3600)
+                   timeout=3600, cause=TEST)      # the series does not build: exit 1
         stamp.write_text(stamp_text)
     return BuiltKernel(arch, image, out, key, log, rebuilt=True)

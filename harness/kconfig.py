@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .arches import Arch
-from .errors import BadInput, StageFailed
+from .errors import TEST, BadInput, CodeFailed
 from .proc import run_logged
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
@@ -98,11 +98,12 @@ def configure(tree: Path, out: Path, arch: Arch, fragments: list[Path], log: Pat
     except those of the `optional` fragments."""
     wanted = requested_options([f for f in fragments if f not in optional])
     env = make_env(arch)
+    # The tree's own Kconfig and scripts: their failure is the code under test's.
     for what, argv, cwd in config_commands(tree, out, arch, fragments):
-        run_logged(argv, log, what=what, env=env, cwd=cwd)
+        run_logged(argv, log, what=what, env=env, cwd=cwd, cause=TEST)
     actual = parse_config((out / ".config").read_text(), str(out / ".config"))
     bad = mismatches(wanted, actual)
     if bad:
         listing = ", ".join(f"{m.option}={m.wanted} (got {m.got})" for m in bad)
-        raise StageFailed(f"{arch.name}: config options did not stick (missing dependency?): "
-                          f"{listing}", str(log))
+        raise CodeFailed(f"{arch.name}: config options did not stick (missing dependency?): "
+                         f"{listing}", str(log))

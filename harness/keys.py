@@ -7,7 +7,6 @@ guest it booted, even though the port is a local forward.
 
 import base64
 import io
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,10 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import proc
 from .proc import require
+
+KEYGEN_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,12 @@ def make_keys() -> RunKeys:
     require("dropbearkey", "dropbear-bin")
     with tempfile.TemporaryDirectory(prefix="pt-harness-keys-") as d:
         host = Path(d) / "host_ed25519"
-        subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(host)], check=True,
-                       capture_output=True)
-        pub = subprocess.run(["dropbearkey", "-y", "-f", str(host)], check=True,
-                             capture_output=True, text=True).stdout
+        # A failure here is the host's (StageFailed, exit 2), said in one line.
+        proc.run(["dropbearkey", "-t", "ed25519", "-f", str(host)],
+                 what="dropbearkey: the guest's host key", timeout=KEYGEN_TIMEOUT)
+        pub = proc.run(["dropbearkey", "-y", "-f", str(host)],
+                       what="dropbearkey: the host key's public half",
+                       timeout=KEYGEN_TIMEOUT).stdout
         host_bytes = host.read_bytes()
     line = next(ln for ln in pub.splitlines() if ln.startswith("ssh-ed25519 "))
     host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))

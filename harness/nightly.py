@@ -17,15 +17,15 @@ Exit status: 0 clean, 1 failures or regressions, 2 harness error.
 
 import os
 import re
-import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from . import proc
 from .arches import Arch
 from .cache import cache_root, locked
 from .compare import compare
-from .errors import EXIT_CHECKS_FAILED, HarnessError, StageFailed
+from .errors import EXIT_CHECKS_FAILED, TEST, HarnessError
 from .history import last_good, open_db, record
 from .job import (
     CONFIGS,
@@ -42,7 +42,7 @@ from .job import (
 )
 from .kbuild import build, check_out
 from .progress import say
-from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite
+from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite, error_check
 from .series import Series, apply
 from .source import BASE_BRANCH, KernelTree, tree_lock
 from .w1 import w1_check
@@ -94,17 +94,17 @@ def checkpatch(tree: KernelTree, patch: Path, name: str, log: Path) -> Check:
     # needs Debian's python3-ply and python3-git, which a pyenv or venv
     # python3 earlier on PATH would not have.
     env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
-    r = subprocess.run(["perl", str(script), "--strict", "--show-types", str(patch)],
-                       cwd=tree.path, capture_output=True, text=True, timeout=300, env=env)
+    r = proc.run(["perl", str(script), "--strict", "--show-types", str(patch)],
+                 what=f"checkpatch.pl {patch.name}", cwd=tree.path, timeout=300, env=env,
+                 check=False)
     with open(log, "a") as f:
         f.write(f"### {name}: {patch}\n{r.stdout}{r.stderr}\n")
     return checkpatch_verdict(name, r.stdout + r.stderr, patch.read_text(errors="replace"))
 
 
 def series_commits(tree: KernelTree, tip: str) -> list[str]:
-    out = subprocess.run(["git", "-C", str(tree.path), "rev-list", "--reverse",
-                          f"{BASE_BRANCH}..{tip}"], capture_output=True, text=True, check=True)
-    return out.stdout.split()
+    return proc.run_capture(["git", "-C", str(tree.path), "rev-list", "--reverse",
+                             f"{BASE_BRANCH}..{tip}"], what="git rev-list").split()
 
 
 def per_patch_suite(series: Series, tree: KernelTree) -> Suite:
@@ -127,8 +127,9 @@ def per_patch(state: RunState, opts: RunOptions, tree: KernelTree, series: Serie
     try:
         tip = apply(tree, series, state.rundir.path / f"apply-{series.name}.log")
     except Exception as e:   # noqa: BLE001 - reported as the check's error
-        record(Check("apply", ERROR, message=f"the series no longer applies to "
-                     f"{tree.version}: {str(e).splitlines()[0]}", detail=str(e)))
+        check = error_check("apply", e)
+        check.message = f"the series no longer applies to {tree.version}: {check.message}"
+        record(check)
         return False
     record(Check("apply", PASSED))
     labels = series.labels()
@@ -163,11 +164,11 @@ def _build(tree: KernelTree, commit: str, arch: Arch, n: int, label: str, walk_d
     except HarnessError as e:     # which patch broke which arch
         log_text = _keep_log(getattr(e, "log", None), run_log, name, commit)
         excerpt = "\n".join(log_text.splitlines()[-BUILD_EXCERPT_LINES:]) or str(e)
-        broke = isinstance(e, StageFailed)
+        broke = e.cause == TEST      # not a missing compiler, a full disk
         return Check(name, FAILED if broke else ERROR, time.monotonic() - start,
                      f"patch {n} breaks the {arch.name} build" if broke
                      else f"cannot build patch {n} for {arch.name}: {str(e).splitlines()[0]}",
-                     excerpt[-4000:], props)
+                     excerpt[-4000:], props, cause=e.cause)
     _keep_log(str(k.log), run_log, name, commit)
     return Check(name, PASSED, time.monotonic() - start,
                  properties={**props, "rebuilt": str(k.rebuilt)})

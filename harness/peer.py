@@ -11,7 +11,6 @@ of it reads as the environment's.
 
 import shlex
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,11 +70,7 @@ def make_swap_disk(path: Path, size_mb: int) -> Path:
         raise HarnessError("mkswap not found (util-linux): no swap for the peer suite")
     with open(path, "wb") as f:
         f.truncate(size_mb << 20)
-    try:
-        subprocess.run([mkswap, "-L", "ptswap", str(path)], check=True, capture_output=True,
-                       timeout=60)
-    except (OSError, subprocess.SubprocessError) as e:
-        raise HarnessError(f"mkswap {path}: {e}") from None
+    proc.run([mkswap, "-L", "ptswap", str(path)], what=f"mkswap {path}", timeout=60)
     return path
 
 

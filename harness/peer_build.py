@@ -8,11 +8,11 @@ entry's built.json and becomes an error check of its own in the guest run.
 
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import proc
 from .arches import Arch
 from .cache import cache_root, key_of, locked, publishing
 from .errors import HarnessError, StageFailed
@@ -101,5 +101,6 @@ def _build_into(tmp: Path, tree: KernelTree, commit: str, kernel: BuiltKernel, a
 
 def _is_static(binary: Path, arch: Arch) -> bool:
     """No program interpreter: the guest has no libc of its own to load."""
-    r = subprocess.run([arch.readelf, "-l", str(binary)], capture_output=True, text=True)
+    r = proc.run([arch.readelf, "-l", str(binary)], what=f"readelf -l {binary.name}",
+                 timeout=60, check=False)
     return r.returncode == 0 and "INTERP" not in r.stdout

@@ -1,5 +1,9 @@
-"""Running host programs: argv lists only (never a shell), logs kept, and
-every child in its own process group so an interrupted run can kill it."""
+"""Running host programs, all of them (tests/test_lint.py holds every
+other module to it): argv lists only (never a shell), a timeout on every
+command, logs kept, every child in its own process group and in the
+registry an interrupt kills, and failures as HarnessErrors with a cause
+(errors.py): a missing program is ToolMissing, a timeout or a full disk
+the host's, a non-zero exit whatever the caller says it means."""
 
 import os
 import shutil
@@ -8,11 +12,19 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import StageFailed, ToolMissing
+from .errors import HOST, StageFailed, ToolMissing
 from .progress import say
+
+# A short host command (git, readelf, mke2fs) that has not ended by then
+# has hung: no caller may wait forever.
+DEFAULT_TIMEOUT = 600.0
+# What a full disk looks like in a tool's output: the host's failure,
+# whatever the caller would make of the exit status.
+_DISK_FULL = "No space left on device"
 
 _children: set[subprocess.Popen[bytes]] = set()
 # Set by an interrupt (Ctrl-C, SIGTERM). Libraries that catch
@@ -75,11 +87,85 @@ def kill_all() -> None:
         kill(p, grace=1.0)
 
 
+@dataclass(frozen=True)
+class Completed:
+    """A finished host command (text or bytes, as asked)."""
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: Any
+    stderr: Any
+    seconds: float
+
+
+def failure_cause(output: str, cause: str) -> str:
+    return HOST if _DISK_FULL in output else cause
+
+
+def run(argv: Sequence[str], *, what: str, cwd: Path | None = None,
+        env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+        input: str | bytes | None = None, stdout: IO[Any] | None = None, text: bool = True,
+        check: bool = True, log: Path | None = None, cause: str = HOST) -> Completed:
+    """Run a host command to its end and return what it printed.
+
+    Its own process group, in the registry an interrupt kills; killed at
+    `timeout` (StageFailed, the host's). `stdout`: a file to write to
+    instead of capturing. `log`: the command and its output appended
+    there. `check`: a non-zero exit raises StageFailed with `cause` (a full
+    disk is always the host's); without it, the caller reads returncode.
+    A program that is not installed is ToolMissing."""
+    check_interrupted()
+    argv = [str(a) for a in argv]
+    start = time.monotonic()
+    try:
+        p = subprocess.Popen(argv, cwd=cwd, env=dict(env) if env is not None else None,
+                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                             stdout=stdout if stdout is not None else subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError:
+        raise ToolMissing(f"{what}: {argv[0]} not found") from None
+    _children.add(p)
+    data = input.encode() if isinstance(input, str) else input
+    try:
+        out, err = p.communicate(data, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(p)
+        raise StageFailed(f"{what}: timed out after {timeout:.0f}s",
+                          str(log) if log else None) from None
+    except BaseException:
+        kill(p)
+        raise
+    finally:
+        _children.discard(p)
+    check_interrupted()         # killed by an interrupt: not a result
+    raw_out: bytes = out if out is not None else b""
+    said = err.decode(errors="replace")
+    result = Completed(tuple(argv), p.returncode,
+                       raw_out.decode(errors="replace") if text else raw_out,
+                       said if text else err, time.monotonic() - start)
+    if log is not None:
+        _log_output(log, argv, result)
+    if check and p.returncode != 0:
+        raise StageFailed(f"{what}: exit status {p.returncode}: {said.strip()[-2000:]}",
+                          str(log) if log else None, cause=failure_cause(said, cause))
+    return result
+
+
+def _log_output(log: Path, argv: Sequence[str], r: Completed) -> None:
+    def show(x: Any) -> str:
+        return x if isinstance(x, str) else x.decode(errors="replace")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(argv) + "\n" + show(r.stdout) + show(r.stderr))
+
+
 def run_logged(argv: Sequence[str], log: Path, *, what: str, cwd: Path | None = None,
                env: Mapping[str, str] | None = None, timeout: float | None = None,
-               append: bool = True, heartbeat: float | None = None) -> None:
+               append: bool = True, heartbeat: float | None = None,
+               cause: str = HOST) -> None:
     """Run argv with stdout and stderr appended to `log`; on failure raise
-    StageFailed quoting the log's last lines so the error is self-contained.
+    StageFailed quoting the log's last lines so the error is self-contained,
+    with `cause` for a non-zero exit (a full disk and a timeout are the
+    host's whatever the caller says).
 
     With `heartbeat`, print the elapsed time and the log's last line every
     that many seconds, so a ten-minute build does not look hung."""
@@ -98,8 +184,10 @@ def run_logged(argv: Sequence[str], log: Path, *, what: str, cwd: Path | None = 
             raise
         finally:
             _children.discard(p)
+    check_interrupted()         # killed by an interrupt: not a result
     if rc != 0:
-        raise StageFailed(f"{what}: exit status {rc}\n{tail(log)}", str(log))
+        raise StageFailed(f"{what}: exit status {rc}\n{tail(log)}", str(log),
+                          cause=failure_cause(tail(log, 40), cause))
 
 
 def _wait(p: subprocess.Popen[bytes], timeout: float | None, heartbeat: float | None,
@@ -123,19 +211,10 @@ def _wait(p: subprocess.Popen[bytes], timeout: float | None, heartbeat: float | 
 
 
 def run_capture(argv: Sequence[str], *, what: str, cwd: Path | None = None,
-                env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+                env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                cause: str = HOST) -> str:
     """Run a short command and return its stdout; raise StageFailed on failure."""
-    try:
-        r = subprocess.run(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-                           capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise ToolMissing(f"{what}: {argv[0]} not found") from None
-    except subprocess.TimeoutExpired:
-        raise StageFailed(f"{what}: timed out after {timeout:.0f}s") from None
-    if r.returncode != 0:
-        raise StageFailed(f"{what}: exit status {r.returncode}: {r.stderr.strip()[-2000:]}")
-    return r.stdout
+    return str(run(argv, what=what, cwd=cwd, env=env, timeout=timeout, cause=cause).stdout)
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -4,7 +4,6 @@ script, no network) and summary.txt (75 ASCII columns); and a screenshot
 of the HTML in headless Chromium when it is installed."""
 
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,9 @@ from typing import Any
 
 import jinja2
 
-from . import neighbour_report, peer_report, report_text, scale_report
+from . import neighbour_report, peer_report, proc, report_text, scale_report
 from .compare import CompareResult, compare
+from .errors import HarnessError
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
 from .report_data import RunData, WorkloadResult, load_run
@@ -231,7 +231,7 @@ def screenshot(run_dir: Path) -> Path | None:
         argv = [*chromium_argv(binary, Path(profile)), f"--screenshot={png}",
                 f"--window-size={SCREENSHOT_SIZE}", html.resolve().as_uri()]
         try:
-            subprocess.run(argv, capture_output=True, timeout=SCREENSHOT_TIMEOUT, check=True)
-        except (OSError, subprocess.SubprocessError):
+            proc.run(argv, what="chromium --screenshot", timeout=SCREENSHOT_TIMEOUT)
+        except (OSError, HarnessError):
             return None
     return png if png.exists() else None

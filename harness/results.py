@@ -18,12 +18,13 @@ report, and the exit status, is made from them and nothing else.
 import datetime as dt
 import json
 import secrets
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .cache import atomic_write
-from .errors import HarnessError
+from .errors import EXIT_HARNESS_ERROR, HOST, TEST, HarnessError, exit_status
 from .workloads import REPO_ROOT
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -43,6 +44,34 @@ class Check:
     # When it began, RFC 3339 in UTC (KCIDB's start_time); "" for a check
     # that never ran, and in runs recorded before checks had it.
     started: str = ""
+    # Whose failure a failed or errored check is (errors.TEST, errors.HOST):
+    # it decides the exit status and JUnit's failure vs error. "" reads as
+    # TEST, as runs recorded before checks had it exited 1 on any of them.
+    cause: str = ""
+
+    @property
+    def failure_cause(self) -> str | None:
+        """None for a check that passed or was skipped, else its cause."""
+        if self.status in (PASSED, SKIPPED):
+            return None
+        return self.cause or TEST
+
+
+def error_check(name: str, e: BaseException, seconds: float = 0.0,
+                detail: str = "") -> Check:
+    """The ERROR check for a step that raised `e`: a HarnessError's cause
+    and message; anything else is the harness's own failure (HOST), a full
+    disk or an internal error (a bug, with its traceback as the detail)."""
+    if isinstance(e, HarnessError):
+        text = str(e)
+        return Check(name, ERROR, seconds, text.splitlines()[0] if text else type(e).__name__,
+                     detail or text, cause=e.cause)
+    if isinstance(e, OSError):
+        where = f"{e.filename}: " if e.filename else ""
+        return Check(name, ERROR, seconds, f"{where}{e.strerror or e}",
+                     detail or "".join(traceback.format_exception(e)), cause=HOST)
+    return Check(name, ERROR, seconds, f"internal error: {type(e).__name__}: {e}",
+                 "".join(traceback.format_exception(e)), cause=HOST)
 
 
 @dataclass
@@ -126,3 +155,12 @@ def load_suites(run: Path) -> list[Suite]:
 def all_ok(suites: list[Suite]) -> bool:
     """The run's verdict: some suite ran, and none has a failed check."""
     return bool(suites) and all(s.ok for s in suites)
+
+
+def run_exit_status(suites: list[Suite]) -> int:
+    """The exit status of a run, by the causes of its checks' failures
+    (errors.exit_status); a run that recorded no suite did not do its job."""
+    if not suites:
+        return EXIT_HARNESS_ERROR
+    return exit_status(cause for s in suites for c in s.checks
+                       if (cause := c.failure_cause) is not None)

@@ -3,15 +3,14 @@ statically from the very commit that was built, run in the guest, its
 KTAP turned into one check per test case."""
 
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
-from . import console
+from . import console, proc
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked, publishing
-from .errors import GuestError
+from .errors import TEST, GuestError
 from .guest import Guest
 from .kbuild import BuiltKernel
 from .ktap import FAIL, SKIP, XFAIL, parse
@@ -44,7 +43,8 @@ def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arc
                         "-I", str(top / "tools/testing/selftests/mm"),
                         "-isystem", str(kernel.build_dir / "usr/include"),
                         "-o", str(tmp / "pt_reclaim"), str(top / SELFTEST)],
-                       tmp / "build.log", what=f"building the pt_reclaim selftest for {arch.name}")
+                       tmp / "build.log", what=f"building the pt_reclaim selftest for {arch.name}",
+                       cause=TEST)      # the series' own test does not build
     return out / "pt_reclaim"
 
 
@@ -53,9 +53,8 @@ def sources_id(tree: KernelTree, commit: str, on_disk: tuple[str, ...] = (SELFTE
     tree, a digest of the sources as they are on disk (`on_disk`: files,
     or directories whose files all count)."""
     if tree.scratch:
-        r = subprocess.run(["git", "-C", str(tree.path), "rev-parse",
-                            f"{commit}:tools/testing/selftests"],
-                           capture_output=True, text=True)
+        r = proc.run(["git", "-C", str(tree.path), "rev-parse",
+                      f"{commit}:tools/testing/selftests"], what="git rev-parse", check=False)
         if r.returncode == 0:
             return r.stdout.strip()
     files = []
@@ -88,8 +87,8 @@ def selftests_tree(tree: KernelTree, commit: str, dest: Path,
         return dest
     tar = dest / "st.tar"
     with open(tar, "wb") as f:
-        subprocess.run(["git", "-C", str(tree.path), "archive", commit, *paths],
-                       stdout=f, check=True)
+        proc.run(["git", "-C", str(tree.path), "archive", commit, *paths],
+                 what=f"git archive {commit[:12]}", stdout=f, text=False)
     with tarfile.open(tar) as tf:
         tf.extractall(dest, filter="data")
     return dest

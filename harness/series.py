@@ -9,14 +9,18 @@ named by the digest of its patches, so reapplying the same series is free.
 import email
 import email.policy
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import proc
 from .cache import cache_root, key_of, locked, publishing
-from .errors import BadInput, StageFailed
+from .errors import BadInput, CodeFailed, StageFailed
 from .proc import run_capture
 from .source import BASE_BRANCH, GIT_ID, KernelTree, tree_lock
+
+# One git command on a kernel tree (am, checkout, mailsplit): minutes at
+# most, on a loaded host.
+GIT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ def load_mbox(path: Path) -> Series:
     with locked(out.parent / f".{key}.lock"):
         if not out.is_dir():
             with publishing(out) as tmp:
-                r = subprocess.run(["git", "mailsplit", "-b", "-d4", f"-o{tmp}", str(path)],
-                                   capture_output=True, text=True)
+                r = proc.run(["git", "mailsplit", "-b", "-d4", f"-o{tmp}", str(path)],
+                             what="git mailsplit", timeout=GIT_TIMEOUT, check=False)
                 if r.returncode != 0:
                     raise BadInput(f"--series {path}: git mailsplit failed: {r.stderr.strip()}")
                 for mail in sorted(tmp.iterdir()):
@@ -211,26 +215,28 @@ def apply(tree: KernelTree, series: Series, log: Path) -> str:
         if tip is not None:
             return tip
         git = ["git", *GIT_ID, "-C", str(tree.path)]
-        subprocess.run([*git, "am", "--abort"], capture_output=True)
-        subprocess.run([*git, "checkout", "-q", "-f", BASE_BRANCH], check=True,
-                       capture_output=True)
-        subprocess.run([*git, "checkout", "-q", "-B", f"{branch}-wip"], check=True,
-                       capture_output=True)
+
+        def run_git(*args: str, check: bool = True) -> proc.Completed:
+            return proc.run([*git, *args], what=f"git {args[0]}", timeout=GIT_TIMEOUT,
+                            check=check)
+
+        run_git("am", "--abort", check=False)
+        run_git("checkout", "-q", "-f", BASE_BRANCH)
+        run_git("checkout", "-q", "-B", f"{branch}-wip")
         with open(log, "a") as out:
             for n, patch in enumerate(series.patches, 1):
-                r = subprocess.run([*git, "am", "-q", "--keep-cr", str(patch)],
-                                   capture_output=True, text=True)
+                r = run_git("am", "-q", "--keep-cr", str(patch), check=False)
                 out.write(f"$ git am {patch}\n{r.stdout}{r.stderr}")
                 if r.returncode != 0:
-                    subprocess.run([*git, "am", "--abort"], capture_output=True)
-                    subprocess.run([*git, "checkout", "-q", "-f", BASE_BRANCH],
-                                   capture_output=True)
-                    raise StageFailed(
+                    run_git("am", "--abort", check=False)
+                    run_git("checkout", "-q", "-f", BASE_BRANCH, check=False)
+                    # The code under test failed (exit 1), unlike a git that
+                    # could not run at all.
+                    raise CodeFailed(
                         f"series {series.name}: patch {n}/{len(series.patches)} "
                         f"{patch.name} does not apply to {tree.version}\n"
                         f"{failed_patch_detail(r.stdout + r.stderr)}", str(log))
-        subprocess.run([*git, "branch", "-q", "-M", f"{branch}-wip", branch], check=True,
-                       capture_output=True)
+        run_git("branch", "-q", "-M", f"{branch}-wip", branch)
         tip = rev_parse(tree.path, branch)
         assert tip is not None
         return tip

@@ -8,13 +8,13 @@ read-only (builds go to O= directories in the cache).
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import proc
 from .cache import cache_root, key_of, locked, publishing
 from .debian import AptRepo, extract_deb, host_debian_arch
-from .errors import BadInput, StageFailed
+from .errors import BadInput, HarnessError
 from .proc import run_capture, run_logged
 from .progress import step
 
@@ -144,11 +144,11 @@ def worktree_fingerprint(tree: Path) -> str | None:
         return None
     try:
         head = run_capture(["git", "-C", str(tree), "rev-parse", "HEAD"], what="git rev-parse")
-        diff = subprocess.run(["git", "-C", str(tree), "diff", "HEAD", "--binary"],
-                              capture_output=True, check=True, timeout=300).stdout
+        diff = proc.run(["git", "-C", str(tree), "diff", "HEAD", "--binary"],
+                        what="git diff", timeout=300, text=False).stdout
         untracked = run_capture(["git", "-C", str(tree), "ls-files", "--others",
                                  "--exclude-standard", "-z"], what="git ls-files")
-    except (StageFailed, subprocess.SubprocessError, OSError):
+    except (HarnessError, OSError):
         return None
     parts: list[str | bytes] = [head, diff]
     for name in sorted(filter(None, untracked.split("\0"))):
@@ -167,9 +167,9 @@ def tree_file(tree: KernelTree, commit: str, path: str) -> str | None:
             return (tree.path / path).read_text(errors="replace")
         except OSError:
             return None
-    r = subprocess.run(["git", "-C", str(tree.path), "show", f"{commit}:{path}"],
-                       capture_output=True)
-    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
+    r = proc.run(["git", "-C", str(tree.path), "show", f"{commit}:{path}"],
+                 what=f"git show {path}", check=False)
+    return str(r.stdout) if r.returncode == 0 else None
 
 
 def carries_series(tree: KernelTree, commit: str) -> bool:
@@ -202,15 +202,16 @@ def scratch_copy(tree: KernelTree, base_commit: str | None = None) -> KernelTree
                 if (tree.path / ".git").exists():
                     run_logged(["git", "clone", "-q", "--shared", str(tree.path),
                                 str(tmp / "linux")], log, what="git clone --shared")
-                    diff = b"" if base_commit else subprocess.run(
+                    diff = b"" if base_commit else proc.run(
                         ["git", "-C", str(tree.path), "diff", "HEAD", "--binary"],
-                        capture_output=True, check=True).stdout
+                        what="git diff of the working tree", text=False).stdout
                     git(tmp / "linux", "checkout", "-q", "-B", BASE_BRANCH,
                         *([base_commit] if base_commit else []), log=log,
                         what="git checkout")
                     if diff:
-                        subprocess.run(["git", "-C", str(tmp / "linux"), "apply", "--index"],
-                                       input=diff, check=True, capture_output=True)
+                        proc.run(["git", "-C", str(tmp / "linux"), "apply", "--index"],
+                                 what="git apply of the working tree's diff", input=diff,
+                                 log=log)
                         git(tmp / "linux", "commit", "-q", "-m", "uncommitted changes",
                             log=log, what="git commit of the working tree")
                 else:

@@ -8,24 +8,26 @@ warnings in the base kernel's, which are not the series' business.
 """
 
 import re
-import subprocess
 from pathlib import Path
 
+from . import proc
 from .arches import Arch
+from .errors import TEST, HarnessError
 from .kbuild import kbuild_command
-from .results import ERROR, FAILED, PASSED, Check
+from .results import ERROR, FAILED, PASSED, Check, error_check
 from .source import KernelTree
 
+W1_TIMEOUT = 1800.0
 _WARNING = re.compile(r"^(\S+?):(\d+):(\d+:)? warning: (.*)$", re.M)
 
 
 def touched_objects(tree: KernelTree, commit: str, out: Path) -> list[str]:
     """Objects of the .c files `commit` changes that the last build made."""
-    r = subprocess.run(["git", "-C", str(tree.path), "diff-tree", "--no-commit-id",
-                        "--name-only", "--diff-filter=AM", "-r", commit],
-                       capture_output=True, text=True, check=True)
+    changed = proc.run_capture(["git", "-C", str(tree.path), "diff-tree", "--no-commit-id",
+                                "--name-only", "--diff-filter=AM", "-r", commit],
+                               what=f"git diff-tree {commit[:12]}")
     objects = []
-    for path in r.stdout.split():
+    for path in changed.split():
         if path.endswith(".c") and not path.startswith(("tools/", "Documentation/")):
             obj = path[:-2] + ".o"
             if (out / obj).exists():
@@ -51,15 +53,20 @@ def w1_check(name: str, tree: KernelTree, commit: str, arch: Arch, out: Path,
         return Check(name, PASSED, message="no C file of this patch is built",
                      properties={"objects": "0"})
     env, make = kbuild_command(tree, out, arch)
-    r = subprocess.run([*make, "W=1", *objects], env=env, capture_output=True, text=True,
-                       timeout=1800)
+    # In the child registry like every build: an interrupt kills it.
+    props = {"objects": " ".join(objects)}
+    try:
+        r = proc.run([*make, "W=1", *objects], what=f"make W=1 for {arch.name}", env=env,
+                     timeout=W1_TIMEOUT, check=False)
+    except HarnessError as e:       # timed out, make missing: the host's
+        return error_check(name, e)
     text = r.stdout + r.stderr
     with open(log, "a") as f:
         f.write(f"$ make W=1 {' '.join(objects)}\n{text}\n")
-    props = {"objects": " ".join(objects)}
     if r.returncode != 0:
         return Check(name, ERROR, message=f"make W=1 failed (exit {r.returncode})",
-                     detail=text[-4000:], properties=props)
+                     detail=text[-4000:], properties=props,
+                     cause=proc.failure_cause(text, TEST))
     found = warnings_in(text, [o[:-2] + ".c" for o in objects])
     if found:
         return Check(name, FAILED, message=f"{len(found)} W=1 warning(s), first: {found[0]}",

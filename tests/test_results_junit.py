@@ -5,6 +5,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness.cache import key_of
+from harness.errors import HOST
 from harness.junit import write_junit
 from harness.results import (
     ERROR,
@@ -25,6 +26,8 @@ def sample_suites() -> list[Suite]:
     a.add(Check("workload:dontneed-small", PASSED, 3.0,
                 properties={"tables_populated": "2048", "coverage": "0.000"}))
     b = Suite("pt-reclaim", "arm64", "7.3.4")
+    b.add(Check("image", ERROR, 2.0, "apt-get download: Temporary failure resolving",
+                cause=HOST))
     b.add(Check("boot", ERROR, 120.0, "no SSH within 120s", "console tail"))
     b.add(Check("workload:dontneed-small", SKIPPED, message="guest did not boot"))
     b.add(Check("console", FAILED, 0.1, "1 splat(s)", "Kernel panic - not syncing"))
@@ -39,8 +42,14 @@ def test_junit_round_trip(tmp_path: Path) -> None:
     assert [s.name for s in suites] == ["base/x86_64", "pt-reclaim/arm64"]
     assert suites[0].tests == 2 and suites[0].failures == 0
     cases = {c.name: c for c in suites[1]}
-    assert isinstance(cases["boot"].result[0], Error)
+    # The host could not do its job: an error; the kernel did not boot: a
+    # failure of the code under test, typed "error" (it did not finish).
+    assert isinstance(cases["image"].result[0], Error)
+    assert cases["image"].result[0].type == "host"
+    assert isinstance(cases["boot"].result[0], Failure)
+    assert cases["boot"].result[0].type == "error"
     assert cases["boot"].result[0].message == "no SSH within 120s"
+    assert suites[1].errors == 1 and suites[1].failures == 2
     assert isinstance(cases["console"].result[0], Failure)
     assert "Kernel panic" in cases["console"].result[0].text
     assert isinstance(cases["workload:dontneed-small"].result[0], Skipped)
@@ -72,7 +81,8 @@ def test_suite_saved_and_loaded(tmp_path: Path) -> None:
         run.save_suite(s)
     loaded = load_suites(run.path)
     assert [s.name for s in loaded] == ["base/x86_64", "pt-reclaim/arm64"]
-    assert loaded[1].checks[0].message == "no SSH within 120s"
+    assert loaded[1].checks[1].message == "no SSH within 120s"
+    assert loaded[1].checks[0].cause == HOST
     assert loaded[0].ok and not loaded[1].ok
 
 

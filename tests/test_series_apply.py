@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_edits, git
 
-from harness.errors import StageFailed
+from harness.errors import CodeFailed, StageFailed
 from harness.series import Series, apply, load_series
 from harness.source import BASE_BRANCH, KernelTree
 
@@ -42,6 +42,8 @@ def test_patch_that_does_not_apply_is_named(tree: KernelTree, tmp_path: Path) ->
     with pytest.raises(StageFailed) as e:
         apply(tree, s, tmp_path / "apply.log")
     msg = str(e.value)
+    # The code under test failed: exit 1, a JUnit failure (errors.py).
+    assert isinstance(e.value, CodeFailed) and e.value.exit_status == 1
     assert "patch 2/2 0002-mm-bad.patch does not apply" in msg
     assert "mm/memory.c" in msg
     assert git(tree.path, "status", "--porcelain") == ""
