@@ -189,18 +189,16 @@ def test_a_suite_directory_gets_the_build_commands(tmp_path: Path,
     def no_image(arch: object) -> None:
         raise StageFailed("no image here")
 
-    monkeypatch.setattr(suite_runner, "build_image", no_image)
     plan = suite_runner.SuitePlan(tree, "worktree", X86_64, (), (), ())
     for outcome in ("built", "failed"):
-        if outcome == "built":
-            monkeypatch.setattr(suite_runner, "build", lambda *a, **k: kernel)
-        else:
-            def failing(*a: object, **k: object) -> None:
-                raise StageFailed("make: exit 2", str(kernel.log))
-            monkeypatch.setattr(suite_runner, "build", failing)
+        def failing(*a: object, **k: object) -> None:
+            raise StageFailed("make: exit 2", str(kernel.log))
+        collab = suite_runner.Collaborators(
+            build=(lambda *a, **k: kernel) if outcome == "built" else failing,
+            has_selftest=lambda *a: False, build_image=no_image)
         run = RunDir(tmp_path / "results")
         suite = Suite(outcome, "x86_64")
-        suite_runner.run_suite(plan, suite, run)
+        suite_runner.run_suite(plan, suite, run, collab)
         suite_dir = run.suite_dir(suite)
         record = json.loads((suite_dir / COMMANDS).read_text())
         assert record["build"][-1]["argv"][-2:] == ["bzImage", "headers_install"], outcome
