@@ -247,6 +247,7 @@ class BootVM:
 
     def __init__(self, spec: Any, accel: str) -> None:
         self.spec, self.accel, self.stopped = spec, accel, False
+        self.argv = ["qemu-fake", "-kernel", str(spec.kernel)]   # recorded by booted()
         BootVM.made.append(self)
 
     def start(self) -> "BootVM":
