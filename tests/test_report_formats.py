@@ -64,13 +64,19 @@ def test_junit_has_one_suite_per_kernel_and_arch(rendered: Path) -> None:
 
 
 def test_junit_tells_errors_from_failures(tmp_path: Path) -> None:
-    """The fault run: the timed-out and the killed workload and the
-    kselftest that could not run are errors, the panic a failure."""
+    """The fault run: the timed-out and the killed workload, the kselftest
+    that could not run and the panic are all the code under test's (its
+    checks carry no cause, which reads as errors.TEST): JUnit failures, the
+    three that could not finish typed "error", the panic "failed"; none is
+    a JUnit error (the harness's or the host's)."""
     run = sample_copy(tmp_path, FAULTS)
     render_all(run)
     (suite,) = list(JUnitXml.fromfile(str(run / "junit.xml")))
     assert (suite.name, suite.tests, suite.failures, suite.errors) == (
-        "pt-reclaim/x86_64", 8, 1, 3)
+        "pt-reclaim/x86_64", 8, 4, 0)
+    types = {tc.name: tc.result[0].type for tc in suite if tc.result}
+    assert types == {"workload:hang[never]": "error", "workload:panic[never]": "error",
+                     "kselftest:pt_reclaim": "error", "console": "failed"}
 
 
 def test_junit_loads_in_junit2html(rendered: Path) -> None:
