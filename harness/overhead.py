@@ -18,14 +18,14 @@ import json
 import shlex
 import statistics
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import schema
 from .alternate import MODES, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
-from .errors import BadInput, GuestError
+from .errors import GuestError
 from .guest import Guest
 from .modes import DATA
 from .parsers import parse_records
@@ -37,7 +37,7 @@ CLOCKS = {
     ICOUNT_CLOCK: f"instruction-count time (-icount {ICOUNT}: 1 ns per guest instruction)",
     WALL_CLOCK: "wall-clock time (TCG, the suite's SMP guest)",
 }
-CHECK_PREFIX = "overhead:"
+CHECK_PREFIX = schema.OVERHEAD_PREFIX
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 
@@ -58,33 +58,11 @@ class OverheadPlan:
         return " ".join(shlex.quote(a) for a in (f"{GUEST_BIN}/{self.workload}", *self.args))
 
 
-def _plan(spec: dict[str, Any], b: dict[str, Any], paces: dict[str, Any]) -> OverheadPlan:
-    pace = str(b["pace"])
-    if pace not in paces:
-        raise ValueError(f"{b['check']}: unknown pace {pace!r}; known: {', '.join(paces)}")
-    if b["clock"] not in CLOCKS:
-        raise ValueError(f"{b['check']}: clock must be one of {', '.join(CLOCKS)}")
-    return OverheadPlan(str(b["check"]), str(b["clock"]), pace, str(spec["workload"]),
-                        tuple(str(a) for a in b["args"]), int(b["rounds"]),
-                        float(b["timeout"]), {str(k): str(v) for k, v in paces[pace].items()},
-                        float(b["max_median_ratio"]))
-
-
 def load_overhead(path: Path = DATA / "overhead.toml") -> tuple[OverheadPlan, ...]:
-    try:
-        spec = tomllib.loads(path.read_text())
-        paces = dict(spec["pace"])
-        plans = tuple(_plan(spec, b, paces) for b in spec["benchmark"])
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"{path}: {e}") from None
-    for p in plans:
-        if p.rounds < 1:
-            raise BadInput(f"{path}: {p.check}: rounds must be at least 1")
-        if not p.check.startswith(CHECK_PREFIX):
-            raise BadInput(f"{path}: {p.check}: a check name starts with {CHECK_PREFIX}")
-    if len({p.check for p in plans}) != len(plans):
-        raise BadInput(f"{path}: two benchmarks with one check name")
-    return plans
+    spec = schema.load(path, schema.OverheadFile)
+    return tuple(OverheadPlan(b.check, b.clock, b.pace, spec.workload, tuple(b.args), b.rounds,
+                              b.timeout, dict(spec.pace[b.pace]), b.max_median_ratio)
+                 for b in spec.benchmark)
 
 
 @dataclass(frozen=True)

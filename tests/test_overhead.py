@@ -99,9 +99,11 @@ def test_a_pace_is_a_table_of_knobs(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,why", [
     ('workload = "fault-loop"\n', "pace"),
     (PACES + bench(pace="slow"), "unknown pace 'slow'"),
-    (PACES + bench(clock="tsc"), "clock must be one of icount, wall"),
-    (PACES + bench(rounds=0), "rounds must be at least 1"),
-    (PACES + bench(check="scanner"), "starts with overhead:"),
+    (PACES + bench(clock="tsc"),
+     r"\[benchmark#1\] clock: input should be 'icount' or 'wall'"),
+    (PACES + bench(rounds=0), r"\[benchmark#1\] rounds: input should be greater than or equal"),
+    (PACES + bench(check="scanner"),
+     r"\[benchmark#1\] check: 'scanner': a check name starts with overhead:$"),
     (PACES + bench() + bench(pace="default"), "two benchmarks with one check name"),
 ])
 def test_overhead_data_that_does_not_parse(tmp_path: Path, text: str, why: str) -> None:
