@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
-from .alternate import MODES, Spread, paired_ratios, scanner_knobs, set_mode
+from .alternate import MODES, Spread, benchmark_modes, paired_ratios, scanner_knobs, set_mode
 from .bench_records import NO_COUNTER, BadRecords, BenchRun, bench_run
 from .catalog import Workload
 from .errors import GuestError
 from .guest import Guest
-from .modes import DATA
+from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
@@ -48,6 +48,7 @@ class NeighbourPlan:
     counts: tuple[str, ...]
     bounds: tuple[Bound, ...]
     require_freed: bool = False
+    modes: tuple[Mode, ...] = ()        # MODES as modes.toml defines them
 
     @property
     def check(self) -> str:
@@ -62,7 +63,7 @@ def _plan(spec: schema.NeighbourBenchmark, w: Workload) -> NeighbourPlan:
         w, spec.rounds, spec.min_cpus, dict(spec.knobs), tuple(spec.ratios),
         tuple(spec.counts),
         tuple(Bound(b.figure, b.why, b.max_times_never, b.plus, b.min_ratio, b.max_each)
-              for b in spec.bound), spec.require_freed)
+              for b in spec.bound), spec.require_freed, benchmark_modes(MODES))
 
 
 def load_neighbours(workloads: tuple[Workload, ...] | list[Workload],
@@ -196,8 +197,9 @@ def run_neighbour(guest: Guest, plan: NeighbourPlan, cli_knobs: dict[str, str],
     try:
         with scanner_knobs(guest, knobs):
             for round_ in range(plan.rounds):
-                for mode in MODES:
-                    set_mode(guest, mode)
+                for m in plan.modes:
+                    set_mode(guest, m)
+                    mode = m.name
                     r = guest.run(plan.command(), timeout=plan.workload.timeout)
                     raw.append({"round": round_ + 1, "mode": mode,
                                 "exit_status": r.exit_status, "timed_out": r.timed_out,

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
-from .alternate import MODES, paired_ratios, scanner_knobs, set_mode, sh
+from .alternate import benchmark_modes, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
-from .errors import GuestError
+from .errors import BadInput, GuestError
 from .guest import Guest
-from .modes import DATA
+from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, Check
 from .vm import ICOUNT
@@ -53,6 +53,9 @@ class OverheadPlan:
     timeout: float              # host seconds per single run
     knobs: dict[str, str]       # sysctl name without pt_reclaim_ -> value
     max_median_ratio: float
+    # The modes of modes.toml alternated: the control (never), then the
+    # mode whose cost is measured (always).
+    modes: tuple[Mode, ...] = ()
 
     def command(self) -> str:
         return " ".join(shlex.quote(a) for a in (f"{GUEST_BIN}/{self.workload}", *self.args))
@@ -60,8 +63,12 @@ class OverheadPlan:
 
 def load_overhead(path: Path = DATA / "overhead.toml") -> tuple[OverheadPlan, ...]:
     spec = schema.load(path, schema.OverheadFile)
+    try:
+        modes = benchmark_modes(spec.modes)
+    except BadInput as e:
+        raise BadInput(f"{schema.shown(path)}: modes: {e}") from None
     return tuple(OverheadPlan(b.check, b.clock, b.pace, spec.workload, tuple(b.args), b.rounds,
-                              b.timeout, dict(spec.pace[b.pace]), b.max_median_ratio)
+                              b.timeout, dict(spec.pace[b.pace]), b.max_median_ratio, modes)
                  for b in spec.benchmark)
 
 
@@ -133,14 +140,16 @@ def run_overhead(guest: Guest, plan: OverheadPlan, out_dir: Path) -> Check:
     own time (under icount the two differ)."""
     saved: dict[str, str] = {}
     raw: list[dict[str, Any]] = []
-    ns: dict[str, list[float]] = {m: [] for m in MODES}
+    control, measured = plan.modes
+    ns: dict[str, list[float]] = {m.name: [] for m in plan.modes}
     clocksource = "?"
     try:
         clocksource = sh(guest, f"cat {CLOCKSOURCE}")
         with scanner_knobs(guest, plan.knobs) as saved:
             for round_ in range(plan.rounds):
-                for mode in MODES:
-                    set_mode(guest, mode)
+                for m in plan.modes:
+                    set_mode(guest, m)
+                    mode = m.name
                     start = time.monotonic()
                     r = guest.run(plan.command(), timeout=plan.timeout)
                     ns_fault = ns_per_fault(r.stdout)
@@ -164,7 +173,7 @@ def run_overhead(guest: Guest, plan: OverheadPlan, out_dir: Path) -> Check:
             {"check": plan.check, "command": plan.command(), "clock": plan.clock,
              "pace": plan.pace, "knobs": plan.knobs, "knobs_before": saved,
              "clocksource": clocksource, "runs": raw}, indent=1))
-    c = judge(OverheadFigures(tuple(ns["never"]), tuple(ns["always"])), plan)
+    c = judge(OverheadFigures(tuple(ns[control.name]), tuple(ns[measured.name])), plan)
     c.properties["clocksource"] = clocksource
     c.properties["host_s"] = f"{sum(x['host_s'] for x in raw):.0f}"
     return c

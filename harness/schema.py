@@ -145,7 +145,7 @@ class OverheadBenchmark(Table):
 class OverheadFile(Table):
     workload: str
     # The two modes of modes.toml alternated, the control first.
-    modes: list[str] = Field(default=["never", "always"], min_length=2, max_length=2)
+    modes: list[str] = Field(min_length=2, max_length=2)
     pace: dict[str, Knobs]
     benchmark: list[OverheadBenchmark]
 
@@ -223,8 +223,6 @@ class NeighbourBenchmark(Table):
 
 
 class NeighboursFile(Table):
-    # The two modes of modes.toml alternated, the control first.
-    modes: list[str] = Field(default=["never", "always"], min_length=2, max_length=2)
     benchmark: list[NeighbourBenchmark]
 
     @model_validator(mode="after")

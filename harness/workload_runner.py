@@ -70,6 +70,13 @@ def parse_knobs(text: str) -> dict[str, str]:
     return out
 
 
+def sysfs_command(value: str) -> str:
+    """The guest command that puts the kernel in mode `value` (a mode's
+    `sysfs` in modes.toml) and fails unless the kernel took it."""
+    return (f"echo {shlex.quote(value)} > {SYSFS_MODE} && "
+            f"grep -q {shlex.quote('[' + value + ']')} {SYSFS_MODE}")
+
+
 def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str],
                boot_knobs: dict[str, str] | None = None) -> str:
     """Put the guest in `mode`; return "" or what went wrong (NO_MODES when
@@ -85,8 +92,7 @@ def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str],
     mode_knobs = dict(boot_knobs or {}) if mode.default_knobs else dict(mode.knobs)
     cmds = []
     if mode.sysfs:
-        cmds.append(f"echo {shlex.quote(mode.sysfs)} > {SYSFS_MODE} && "
-                    f"grep -q {shlex.quote('[' + mode.sysfs + ']')} {SYSFS_MODE}")
+        cmds.append(sysfs_command(mode.sysfs))
     if mode.kernel == "patched":
         for knob, value in {**mode_knobs, **knobs}.items():
             path = f"{KNOB_DIR}/{KNOB_PREFIX}{knob}"

@@ -69,6 +69,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 PACES = '''workload = "fault-loop"
+modes = ["never", "always"]
 [pace.default]
 scan_delay_ms = "1000"
 [pace.fast]
@@ -105,6 +106,11 @@ def test_a_pace_is_a_table_of_knobs(tmp_path: Path) -> None:
     (PACES + bench(check="scanner"),
      r"\[benchmark#1\] check: 'scanner': a check name starts with overhead:$"),
     (PACES + bench() + bench(pace="default"), "two benchmarks with one check name"),
+    (PACES.replace('"always"]', '"sometimes"]') + bench(), "modes: unknown mode 'sometimes'"),
+    # The benchmark runs fault-loop itself, not under ptsample's --prctl.
+    (PACES.replace('"always"]', '"madvise-prctl"]') + bench(),
+     "modes: mode 'madvise-prctl': a benchmark alternates patched-kernel modes set by sysfs"),
+    (PACES.replace('"never", ', "") + bench(), r"modes: list should have at least 2 items"),
 ])
 def test_overhead_data_that_does_not_parse(tmp_path: Path, text: str, why: str) -> None:
     with pytest.raises(BadInput, match=f"overhead.toml: .*{why}"):
