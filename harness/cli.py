@@ -11,6 +11,7 @@ from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
 from .kcidb import KcidbSettings, write_kcidb
+from .modes import knob_names
 from .nightly import nightly, patches
 from .peer_plan import SIZES as PEER_SIZES
 from .plan import CONFIG_SETS, PATCHES, jobs, merge, parse_job, plan_json
@@ -134,16 +135,14 @@ def _common(p: argparse.ArgumentParser, with_arch: bool) -> None:
                    help="workload catalog (default: harness/data/workloads.toml)")
 
 
-KNOBS = ("scan_delay_ms", "scan_tables")
-
-
 def parse_knobs(items: list[str]) -> tuple[tuple[str, str], ...]:
     out = []
+    knobs = knob_names() if items else ()
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or name not in KNOBS or not value.isdigit():
+        if not sep or name not in knobs or not value.isdigit():
             raise BadInput(f"--knob {item!r}: expected NAME=NUMBER with NAME one of "
-                           f"{', '.join(KNOBS)}")
+                           f"{', '.join(knobs)}")
         out.append((name, value))
     return tuple(out)
 

@@ -1,6 +1,7 @@
 """Modes and expected outcomes, both data (data/modes.toml,
 data/expectations.toml), and the verdict that compares figures with them."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,20 @@ def load_expectations(path: Path = DATA / "expectations.toml") -> list[Expectati
     return [Expectation(e.workload, tuple(e.modes), e.min_coverage, e.max_coverage, e.why,
                         e.max_vmpte_kb, e.max_reclaim_ms)
             for e in schema.load(path, schema.ExpectationsFile).expect]
+
+
+@functools.cache
+def pagetables_noise_kb(path: Path = DATA / "expectations.toml") -> int:
+    """How far the guest-wide PageTables moves on its own ([plausibility])."""
+    p = schema.load(path, schema.ExpectationsFile).plausibility
+    if p is None:
+        raise BadInput(f"{schema.shown(path)}: plausibility: missing key")
+    return p.pagetables_noise_kb
+
+
+def knob_names(path: Path = DATA / "knobs.toml") -> tuple[str, ...]:
+    """The scanner knobs `--knob` may set (data/knobs.toml)."""
+    return tuple(schema.load(path, schema.KnobsFile).names)
 
 
 def modes_for(kernel: str, wanted: list[str] | None = None,

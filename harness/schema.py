@@ -100,7 +100,14 @@ class ExpectSpec(Table):
         return self
 
 
+class Plausibility(Table):
+    # A workload whose VmPTE grew by at least this much must show in the
+    # guest-wide PageTables too (which moves this much on its own).
+    pagetables_noise_kb: int = Field(ge=0)
+
+
 class ExpectationsFile(Table):
+    plausibility: Plausibility | None = None     # the project's file has it
     expect: list[ExpectSpec] = []
 
 
@@ -283,6 +290,12 @@ class FindingSpec(Table):
 
 class FindingsFile(Table):
     finding: list[FindingSpec] = []
+
+
+# -- knobs.toml --------------------------------------------------------------
+
+class KnobsFile(Table):
+    names: list[str] = Field(min_length=1)
 
 
 # -- the loader --------------------------------------------------------------

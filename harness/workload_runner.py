@@ -14,7 +14,7 @@ from . import console, figures
 from .catalog import GUEST_BIN, Workload
 from .errors import GuestError
 from .guest import Guest
-from .modes import Expectation, Mode, judge
+from .modes import Expectation, Mode, judge, pagetables_noise_kb
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
@@ -181,16 +181,12 @@ def verdict(name: str, w: Workload, mode: Mode, exit_status: int, timed_out: boo
                  fig.properties())
 
 
-# The guest-wide PageTables moves by a few hundred kB on its own (tables of
-# the previous workload freed after an RCU grace period, the sampler, the
-# SSH session): its baseline ranged 388..744 kB over one run's thp-collapse
-# cases. Only a workload that makes more than this is expected to show in it.
-PAGETABLES_NOISE_KB = 1024
-
-
-def plausibility(fig: figures.Figures) -> list[str]:
+def plausibility(fig: figures.Figures, noise_kb: int | None = None) -> list[str]:
     """The figures must show the workload made tables and the guest-wide
-    counter saw them; anything else means the measurement is broken."""
+    counter saw them; anything else means the measurement is broken.
+    `noise_kb`: how far PageTables moves on its own (default: data,
+    expectations.toml [plausibility])."""
+    noise = pagetables_noise_kb() if noise_kb is None else noise_kb
     out = []
     if fig.baseline_vmpte_kb <= 0:
         out.append("VmPTE unreadable (no VmPTE line in /proc/self/status)")
@@ -198,7 +194,7 @@ def plausibility(fig: figures.Figures) -> list[str]:
         out.append("VmPTE did not grow while populating")
     # By what VmPTE showed, not by the tables made: a workload whose tables
     # come and go as it makes them (rfc-loop) may never hold many at once.
-    if fig.populated_vmpte_kb - fig.baseline_vmpte_kb >= PAGETABLES_NOISE_KB and \
+    if fig.populated_vmpte_kb - fig.baseline_vmpte_kb >= noise and \
             fig.populated_pagetables_kb <= fig.baseline_pagetables_kb:
         out.append("PageTables did not grow while populating")
     return out

@@ -38,7 +38,7 @@ def test_every_data_file_has_a_schema_and_fits_it() -> None:
                "expectations.toml": schema.ExpectationsFile,
                "thresholds.toml": schema.ThresholdsFile, "overhead.toml": schema.OverheadFile,
                "neighbours.toml": schema.NeighboursFile, "peer.toml": schema.PeerFile,
-               "findings.toml": schema.FindingsFile}
+               "findings.toml": schema.FindingsFile, "knobs.toml": schema.KnobsFile}
     assert {p.name for p in DATA.glob("*.toml")} == set(schemas)
     for name, s in schemas.items():
         schema.load(DATA / name, s)
@@ -126,6 +126,10 @@ def test_command_a_string_where_a_list_is_required(tmp_path: Path) -> None:
      r"\[program#2\] nam: unknown key"),
     ("findings.toml", 'arches = ["x86_64", "arm64"]', 'arches = "x86_64"',
      r"\[finding#1\] arches: input should be a valid list, not 'x86_64'"),
+    ("knobs.toml", 'names = ["scan_delay_ms", "scan_tables"]', 'names = "scan_delay_ms"',
+     r"names: input should be a valid list, not 'scan_delay_ms'"),
+    ("expectations.toml", "pagetables_noise_kb = 1024", 'pagetables_noise_kb = "1 MB"',
+     r"\[plausibility\] pagetables_noise_kb: input should be a valid integer"),
 ])
 def test_wrong_types_and_keys_are_refused(tmp_path: Path, name: str, old: str, new: str,
                                           message: str) -> None:
@@ -133,7 +137,8 @@ def test_wrong_types_and_keys_are_refused(tmp_path: Path, name: str, old: str, n
     s: Any = {"workloads.toml": schema.CatalogFile, "modes.toml": schema.ModesFile,
          "expectations.toml": schema.ExpectationsFile, "thresholds.toml": schema.ThresholdsFile,
          "overhead.toml": schema.OverheadFile, "neighbours.toml": schema.NeighboursFile,
-         "peer.toml": schema.PeerFile, "findings.toml": schema.FindingsFile}[name]
+         "peer.toml": schema.PeerFile, "findings.toml": schema.FindingsFile,
+         "knobs.toml": schema.KnobsFile}[name]
     with pytest.raises(BadInput, match=f"^{tmp_path}/{name}: {message}") as e:
         schema.load(bad, s)
     assert "\n" not in str(e.value)
@@ -163,3 +168,22 @@ def test_a_bad_data_file_is_bad_input_on_the_command_line(tmp_path: Path) -> Non
     assert r.stderr.strip() == (f"pt-harness: error: {bad}: [dontneed-whole] timout: "
                                 "unknown key")
     assert not (tmp_path / "r").exists()
+
+
+def test_knob_names_and_mode_colours_are_data(tmp_path: Path) -> None:
+    from harness.cli import parse_knobs
+    from harness.modes import knob_names
+    from harness.svgchart import Line, line_chart, mode_styles
+    assert knob_names() == ("scan_delay_ms", "scan_tables")
+    assert parse_knobs(["scan_tables=16"]) == (("scan_tables", "16"),)
+    with pytest.raises(BadInput, match="NAME one of scan_delay_ms, scan_tables"):
+        parse_knobs(["scan_size_mb=256"])
+    # The colours the charts always had, now from modes.toml.
+    colours, dashed = mode_styles()
+    assert colours == {"base": "#555555", "never": "#d95f02", "madvise": "#1f78b4",
+                       "madvise-prctl": "#7b3294", "always": "#1b9e77"}
+    assert dashed == {"base"}
+    modes = load_modes(edited(tmp_path, "modes.toml", 'colour = "#d95f02"',
+                              'colour = "#abcdef"'))
+    svg = line_chart("t", [Line("never", ((0.0, 1.0), (1.0, 2.0)))], "x", "y", modes)
+    assert 'stroke="#abcdef"' in svg and "#d95f02" not in svg
