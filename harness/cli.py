@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="apply this series on a copy first (default: nothing applied)")
     c.add_argument("--overhead", action="store_true",
                    help="also run the scanner-cost benchmark (about 40 s per arch)")
+    c.add_argument("--base", action="store_true",
+                   help="your tree does not carry the series: run it as the base kernel")
     for opt in (r, c):
         _common(opt, with_arch=opt is c)
 
@@ -213,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                 screenshot=not check,     # Chromium costs seconds of the loop
                 debuginfo=check,
                 # Minutes per arch: the developer loop asks for it.
-                peer=args.peer or ("none" if check else "subset"))
+                peer=args.peer or ("none" if check else "subset"),
+                own_tree_patched=check and not args.base)
             if getattr(args, "job", None) and parse_job(args.job).kernel == PATCHES:
                 return patches(opts)        # the nightly's per-patch walk, one arch
             return run(opts)
