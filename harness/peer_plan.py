@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import schema
+from .alternate import benchmark_modes
 from .errors import BadInput
 from .modes import DATA
 
@@ -27,7 +28,7 @@ class PeerProgram:
 @dataclass(frozen=True)
 class PeerMode:
     name: str
-    sysfs: str
+    sysfs: str                  # modes.toml's value for the mode of this name
     knobs: tuple[tuple[str, str], ...] = ()
     budget: tuple[tuple[str, str], ...] = ()    # alternatives: the first the kernel has
 
@@ -64,8 +65,12 @@ def load_peer(size: str, path: Path = DATA / "peer.toml") -> PeerPlan | None:
     spec = schema.load(path, schema.PeerFile)
     programs = tuple(PeerProgram(p.name, p.program or p.name, tuple(p.args), p.timeout,
                                  p.subset, tuple(p.arches)) for p in spec.program)
-    modes = tuple(PeerMode(name, spec.modes[name].sysfs, tuple(spec.modes[name].knobs.items()),
-                           tuple((k, v) for k, v in spec.modes[name].budget)) for name in MODES)
+    try:
+        known = benchmark_modes(MODES)
+    except BadInput as e:
+        raise BadInput(f"{schema.shown(path)}: modes: {e}") from None
+    modes = tuple(PeerMode(m.name, str(m.sysfs), tuple(spec.modes[m.name].knobs.items()),
+                           tuple((k, v) for k, v in spec.modes[m.name].budget)) for m in known)
     environment = PeerEnvironment(spec.environment.swap_mb, spec.environment.nr_hugepages)
     left_out = tuple(spec.left_out.items())
     confirm_runs = spec.confirm_runs

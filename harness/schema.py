@@ -242,7 +242,8 @@ class NeighboursFile(Table):
 # -- peer.toml ---------------------------------------------------------------
 
 class PeerModeSpec(Table):
-    sysfs: SysfsMode
+    # The mode is modes.toml's of the same name (its sysfs); these knobs
+    # replace the mode's own.
     knobs: Knobs = {}
     # [name, value] alternatives: the first knob the kernel has is written.
     budget: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = []
