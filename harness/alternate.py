@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .errors import GuestError
+from .errors import BadInput, GuestError
 from .guest import Guest
-from .workload_runner import KNOB_DIR, SYSFS_MODE
+from .modes import PATCHED, Mode, load_modes
+from .workload_runner import KNOB_DIR, SYSFS_MODE, sysfs_command
 
+# The neighbour benchmarks' figures and bounds are named after these two
+# (max_times_never, never_<figure>_total); the scanner-cost benchmarks name
+# theirs in data/overhead.toml.
 MODES = ("never", "always")
 
 
@@ -34,8 +38,29 @@ def knob_path(name: str) -> str:
     return f"{KNOB_DIR}/pt_reclaim_{name}"
 
 
-def set_mode(guest: Guest, mode: str) -> None:
-    sh(guest, f"echo {shlex.quote(mode)} > {SYSFS_MODE}")
+def benchmark_modes(names: list[str] | tuple[str, ...],
+                    modes: dict[str, Mode] | None = None) -> tuple[Mode, ...]:
+    """The modes of modes.toml that a benchmark alternates, by name: modes
+    of the patched kernel set by sysfs alone (the benchmark runs its
+    workload directly, not under ptsample's --prctl)."""
+    known = modes if modes is not None else load_modes()
+    out = []
+    for name in names:
+        mode = known.get(name)
+        if mode is None:
+            raise BadInput(f"unknown mode {name!r}; known: {', '.join(known)}")
+        if mode.kernel != PATCHED or not mode.sysfs or mode.prctl:
+            raise BadInput(f"mode {name!r}: a benchmark alternates patched-kernel modes "
+                           "set by sysfs alone")
+        out.append(mode)
+    return tuple(out)
+
+
+def set_mode(guest: Guest, mode: Mode) -> None:
+    """Put the guest in `mode` as every mode user does (modes.toml's sysfs,
+    workload_runner's command); its knobs are the benchmark's own."""
+    assert mode.sysfs is not None      # benchmark_modes() let only such modes in
+    sh(guest, sysfs_command(mode.sysfs))
 
 
 @contextmanager
@@ -54,7 +79,7 @@ def scanner_knobs(guest: Guest, knobs: dict[str, str]) -> Iterator[dict[str, str
         ok = True
     finally:
         try:
-            set_mode(guest, saved_mode)
+            sh(guest, sysfs_command(saved_mode))
             for k, value in saved.items():
                 sh(guest, f"echo {shlex.quote(value)} > {knob_path(k)}")
         except GuestError:

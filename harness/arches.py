@@ -22,10 +22,21 @@ class Arch:
     qemu_machine: tuple[str, ...]   # machine and CPU arguments
     console: str              # kernel console device
     kvm_host_machine: str     # `uname -m` on which KVM may be tried
+    # Debian packages of the host: the compiler that provides `cc` (the
+    # cross compiler for a foreign arch), QEMU, and everything the host
+    # needs to build and boot this arch (scripts/bootstrap.sh installs them).
+    cc_package: str
+    qemu_package: str
+    host_packages: tuple[str, ...]
 
     @property
     def cc(self) -> str:
         return f"{self.cross_compile}gcc"
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Every host Debian package this arch needs, each once."""
+        return tuple(dict.fromkeys((self.cc_package, self.qemu_package, *self.host_packages)))
 
     @property
     def readelf(self) -> str:
@@ -44,6 +55,9 @@ X86_64 = Arch(
     qemu_machine=("-machine", "q35", "-cpu", "max"),
     console="ttyS0",
     kvm_host_machine="x86_64",
+    cc_package="gcc",
+    qemu_package="qemu-system-x86",
+    host_packages=("libc6-dev",),
 )
 
 ARM64 = Arch(
@@ -59,6 +73,11 @@ ARM64 = Arch(
     qemu_machine=("-machine", "virt", "-cpu", "max,pauth-impdef=on"),
     console="ttyAMA0",
     kvm_host_machine="aarch64",
+    cc_package="gcc-aarch64-linux-gnu",
+    qemu_package="qemu-system-arm",
+    # The workloads and selftests link statically against the arch's libc;
+    # readelf of the arch reads the guest binaries' DT_NEEDED.
+    host_packages=("libc6-dev-arm64-cross", "binutils-aarch64-linux-gnu"),
 )
 
 ARCHES: dict[str, Arch] = {a.name: a for a in (X86_64, ARM64)}

@@ -1,13 +1,13 @@
 """The workload catalog (data/workloads.toml) as typed records."""
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import schema
 from .errors import BadInput
 from .modes import Mode
 
-CATALOG = Path(__file__).resolve().parent / "data" / "workloads.toml"
+CATALOG = schema.DATA / "workloads.toml"
 GUEST_BIN = "/opt/pt/bin"
 
 
@@ -39,25 +39,11 @@ class Workload:
 
 
 def load_catalog(path: Path = CATALOG) -> dict[str, Workload]:
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise BadInput(f"{path}: {e}") from None
-    out = {}
-    for name, spec in raw.items():
-        try:
-            out[name] = Workload(name=name, description=str(spec.get("description", "")),
-                                 command=tuple(spec["command"]),
-                                 timeout=float(spec.get("timeout", 300)),
-                                 default=bool(spec.get("default", False)),
-                                 reclaim=bool(spec.get("reclaim", False)),
-                                 needs=tuple(spec.get("needs", ())),
-                                 modes=tuple(str(m) for m in spec.get("modes", ())),
-                                 published=tuple((str(k), str(v)) for k, v in
-                                                 dict(spec.get("published", {})).items()))
-        except (KeyError, TypeError, ValueError) as e:
-            raise BadInput(f"{path}: workload {name}: bad or missing field {e}") from None
-    return out
+    return {name: Workload(name=name, description=w.description, command=tuple(w.command),
+                           timeout=w.timeout, default=w.default, reclaim=w.reclaim,
+                           needs=tuple(w.needs), modes=tuple(w.modes),
+                           published=tuple((k, str(v)) for k, v in w.published.items()))
+            for name, w in schema.load(path, schema.CatalogFile).items()}
 
 
 def select(names: list[str] | None, catalog: dict[str, Workload] | None = None

@@ -13,7 +13,7 @@ from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
 from .kcidb import KcidbSettings, write_kcidb
-from .modes import load_modes
+from .modes import knob_names, load_modes
 from .nightly import nightly, patches
 from .peer_plan import SIZES as PEER_SIZES
 from .plan import CONFIG_SETS, PATCHES, dry_run, jobs, merge, parse_job, plan_json
@@ -61,14 +61,16 @@ def _mode(name: str) -> str:
     return name
 
 
-KNOBS = ("scan_delay_ms", "scan_tables")
-
-
 def _knob(item: str) -> tuple[str, str]:
+    """NAME=NUMBER, NAME one of the knobs of data/knobs.toml."""
+    try:
+        knobs = knob_names()
+    except HarnessError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     name, sep, value = item.partition("=")
-    if not sep or name not in KNOBS or not value.isdigit():
+    if not sep or name not in knobs or not value.isdigit():
         raise argparse.ArgumentTypeError(f"{item!r}: expected NAME=NUMBER with NAME one of "
-                                         f"{_names(KNOBS)}")
+                                         f"{_names(knobs)}")
     return name, value
 
 
@@ -126,9 +128,9 @@ def _options() -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
                                         + _data(lambda: _names(load_modes())))),
         "knob": (("--knob",), dict(action="append", default=[], type=_knob,
                                    metavar="NAME=VALUE",
-                                   help=f"pt_reclaim sysctl for patched kernels, NAME one of "
-                                        f"{_names(KNOBS)} (repeatable), e.g. "
-                                        "scan_delay_ms=50")),
+                                   help="pt_reclaim sysctl for patched kernels, NAME one of "
+                                        + _data(lambda: _names(knob_names()))
+                                        + " (repeatable), e.g. scan_delay_ms=50")),
         "config": (("--config",), dict(action="append", type=Path, default=[],
                                        metavar="FRAGMENT",
                                        help="extra kconfig fragment (repeatable)")),
@@ -175,7 +177,9 @@ COMMANDS: dict[str, tuple[str, _Names]] = {
                                                   "(uncommitted changes included)"}),
         ("series", {"help": "apply this series (directory or mbox) on a copy first "
                             "(default: nothing applied)"}),
-        "config", "overhead", *_SUITE,
+        "config", "overhead",
+        ("base", {"help": "your tree does not carry the series: run it as the base kernel"}),
+        *_SUITE,
         ("parallel", {"help": "suites (arches) run at once (default: all of them)"}),
         ("peer", {"help": f"the kernel's mm selftests: {'|'.join(PEER_SIZES)} "
                           "(default: none)"}))),
@@ -323,7 +327,9 @@ def _options_of(args: argparse.Namespace, check: bool = False) -> RunOptions:
         screenshot=not check,     # Chromium costs seconds of the loop
         debuginfo=check,
         # Minutes per arch: the developer loop asks for it.
-        peer=args.peer or ("none" if check else "full" if nightly_ else "subset"))
+        peer=args.peer or ("none" if check else "full" if nightly_ else "subset"),
+        # check's own tree is the series under development, unless --base.
+        own_tree_patched=check and not args.base)
 
 
 def main(argv: list[str] | None = None) -> int:

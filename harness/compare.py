@@ -2,11 +2,10 @@
 figures from each, the change, and whether B regressed from A beyond the
 thresholds in data/thresholds.toml."""
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import BadInput
+from . import schema
 from .modes import DATA
 from .report_data import RunData, load_run
 from .report_text import fit, table
@@ -81,25 +80,11 @@ class CompareResult:
 
 
 def load_thresholds(path: Path = THRESHOLDS) -> Thresholds:
-    try:
-        raw = tomllib.loads(path.read_text())
-        metrics = []
-        for name, spec in raw.get("metric", {}).items():
-            limit = spec.get("max_change")
-            worse = str(spec.get("worse", "higher"))
-            if worse not in ("higher", "lower"):
-                raise ValueError(f"metric {name}: worse must be higher or lower")
-            metrics.append(Metric(name, str(spec.get("checks", "")), worse,
-                                  None if limit is None else float(limit),
-                                  bool(spec.get("relative", False)),
-                                  float(spec.get("min_value", 0.0)),
-                                  tuple(str(x) for x in spec.get("not_judged", [])),
-                                  str(spec.get("property", ""))))
-    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError, AttributeError) as e:
-        raise BadInput(f"{path}: {e}") from None
-    status = raw.get("status", {})
-    return Thresholds(tuple(metrics), bool(status.get("passed_to_failed", True)),
-                      bool(status.get("new_failing", True)))
+    spec = schema.load(path, schema.ThresholdsFile)
+    return Thresholds(tuple(Metric(name, m.checks, m.worse, m.max_change, m.relative,
+                                   m.min_value, tuple(m.not_judged), m.of_property)
+                            for name, m in spec.metric.items()),
+                      spec.status.passed_to_failed, spec.status.new_failing)
 
 
 def pair_suites(a: list[Suite], b: list[Suite]) -> list[tuple[Suite, Suite]]:

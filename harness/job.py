@@ -35,7 +35,6 @@ from .series import EMPTY, Series, apply, load_range, load_series, rev_parse
 from .source import (
     BASE_BRANCH,
     KernelTree,
-    carries_series,
     debian_source,
     local_source,
     scratch_copy,
@@ -66,6 +65,10 @@ class RunOptions:
     screenshot: bool = True              # report.png by headless Chromium (seconds)
     debuginfo: bool = False              # DWARF line tables for decoded splats (check)
     peer: str = "subset"                 # the mm selftests: none, subset or full (peer.toml)
+    # The tree as given, with no series applied, carries the series (check:
+    # a developer's own tree is the series under development; check --base
+    # says it is not).
+    own_tree_patched: bool = False
 
 
 SERIES_FRAGMENT = CONFIGS / "pt-reclaim.config"
@@ -195,7 +198,7 @@ def run_matrix(state: RunState, opts: RunOptions, tree: KernelTree,
                           properties={"series_patches": str(len(series.patches))})
             if apply_error:
                 suite.add(error_check("apply", apply_error))
-            kind = PATCHED if commit and carries_series(tree, commit) else BASE
+            kind = kernel_kind(series, commit, opts.own_tree_patched)
             plan = suite_plan(opts, tree, commit, arch, kind, expectations)
             tasks.append(partial(_run_and_save, plan, suite, state))
         run_all(tasks, opts.parallel)
@@ -221,6 +224,15 @@ def suite_plan(opts: RunOptions, tree: KernelTree, commit: str | None, arch: Arc
                      load_overhead() if kind == PATCHED and opts.overhead else (),
                      load_neighbours(opts.workloads) if kind == PATCHED else (),
                      peer=load_peer(opts.peer) if kind == PATCHED else None)
+
+
+def kernel_kind(series: Series, commit: str | None, own_tree_patched: bool = False) -> str:
+    """PATCHED or BASE, from the input alone: a series given and applied (or
+    a tree declared to carry it) makes the patched kernel, whose modes then
+    apply; nothing applied, or a series that did not apply, the base one."""
+    if commit is None:
+        return BASE
+    return PATCHED if not series.empty or own_tree_patched else BASE
 
 
 def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:

@@ -118,7 +118,7 @@ def build(tree: KernelTree, commit: str, arch: Arch, fragments: list[Path],
     walks a series commit by commit in one directory, so each step rebuilds
     only what that patch touched. The options of the `optional` fragments
     (some of `fragments`) are merged but not required to stick."""
-    require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
+    require(arch.cc, arch.cc_package)
     require("ccache", "ccache")
     key = build_key(tree, commit, arch, fragments)
     walking = out is not None

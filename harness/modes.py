@@ -1,14 +1,15 @@
 """Modes and expected outcomes, both data (data/modes.toml,
 data/expectations.toml), and the verdict that compares figures with them."""
 
-import tomllib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import schema
 from .errors import BadInput
 from .figures import Figures
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = schema.DATA
 BASE, PATCHED = "base", "patched"
 
 
@@ -27,6 +28,7 @@ class Mode:
     default_knobs: bool = False
     # Run only the workloads whose catalog entry lists this mode.
     opt_in: bool = False
+    colour: str | None = None       # its line in the charts (svgchart.py)
 
 
 @dataclass(frozen=True)
@@ -40,61 +42,31 @@ class Expectation:
     max_reclaim_ms: float | None = None   # from emptied to reclaimed, target reached
 
 
-def _load_toml(path: Path) -> dict:  # type: ignore[type-arg]
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise BadInput(f"{path}: {e}") from None
-
-
 def load_modes(path: Path = DATA / "modes.toml") -> dict[str, Mode]:
-    out = {}
-    for name, spec in _load_toml(path).items():
-        try:
-            kernel = spec["kernel"]
-            if kernel not in (BASE, PATCHED):
-                raise ValueError(f"kernel must be {BASE} or {PATCHED}")
-            out[name] = Mode(name, kernel, str(spec.get("description", "")),
-                             spec.get("sysfs"), spec.get("prctl"),
-                             tuple(spec.get("workload_args", ())),
-                             tuple((str(k), str(v)) for k, v in spec.get("knobs", {}).items()),
-                             _opt_bool(spec, "default_knobs"), _opt_bool(spec, "opt_in"))
-            if out[name].default_knobs and out[name].knobs:
-                raise ValueError("default_knobs and knobs are alternatives")
-        except (KeyError, TypeError, ValueError) as e:
-            raise BadInput(f"{path}: mode {name}: {e}") from None
-    return out
+    return {name: Mode(name, m.kernel, m.description, m.sysfs, m.prctl,
+                       tuple(m.workload_args), tuple(m.knobs.items()), m.default_knobs,
+                       m.opt_in, m.colour)
+            for name, m in schema.load(path, schema.ModesFile).items()}
 
 
 def load_expectations(path: Path = DATA / "expectations.toml") -> list[Expectation]:
-    out = []
-    for i, spec in enumerate(_load_toml(path).get("expect", []), 1):
-        try:
-            max_vmpte = _opt_float(spec, "max_vmpte_kb")
-            e = Expectation(spec["workload"], tuple(spec["modes"]),
-                            _opt_float(spec, "min_coverage"), _opt_float(spec, "max_coverage"),
-                            str(spec.get("why", "")),
-                            None if max_vmpte is None else int(max_vmpte),
-                            _opt_float(spec, "max_reclaim_ms"))
-        except (KeyError, TypeError, ValueError) as err:
-            raise BadInput(f"{path}: expectation #{i}: bad or missing {err}") from None
-        if all(b is None for b in (e.min_coverage, e.max_coverage, e.max_vmpte_kb,
-                                   e.max_reclaim_ms)):
-            raise BadInput(f"{path}: expectation #{i}: needs min_coverage or max_coverage"
-                           " (or max_vmpte_kb, max_reclaim_ms)")
-        out.append(e)
-    return out
+    return [Expectation(e.workload, tuple(e.modes), e.min_coverage, e.max_coverage, e.why,
+                        e.max_vmpte_kb, e.max_reclaim_ms)
+            for e in schema.load(path, schema.ExpectationsFile).expect]
 
 
-def _opt_float(spec: dict, key: str) -> float | None:  # type: ignore[type-arg]
-    return None if spec.get(key) is None else float(spec[key])
+@functools.cache
+def pagetables_noise_kb(path: Path = DATA / "expectations.toml") -> int:
+    """How far the guest-wide PageTables moves on its own ([plausibility])."""
+    p = schema.load(path, schema.ExpectationsFile).plausibility
+    if p is None:
+        raise BadInput(f"{schema.shown(path)}: plausibility: missing key")
+    return p.pagetables_noise_kb
 
 
-def _opt_bool(spec: dict, key: str) -> bool:  # type: ignore[type-arg]
-    value = spec.get(key, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"{key} must be true or false")
-    return value
+def knob_names(path: Path = DATA / "knobs.toml") -> tuple[str, ...]:
+    """The scanner knobs `--knob` may set (data/knobs.toml)."""
+    return tuple(schema.load(path, schema.KnobsFile).names)
 
 
 def modes_for(kernel: str, wanted: list[str] | None = None,

@@ -8,17 +8,17 @@ bounds in data; its figures go into the check's properties.
 import json
 import shlex
 import statistics
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .alternate import MODES, Spread, paired_ratios, scanner_knobs, set_mode
+from . import schema
+from .alternate import MODES, Spread, benchmark_modes, paired_ratios, scanner_knobs, set_mode
 from .bench_records import NO_COUNTER, BadRecords, BenchRun, bench_run
 from .catalog import Workload
-from .errors import BadInput, GuestError
+from .errors import GuestError
 from .guest import Guest
-from .modes import DATA
+from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
@@ -48,6 +48,7 @@ class NeighbourPlan:
     counts: tuple[str, ...]
     bounds: tuple[Bound, ...]
     require_freed: bool = False
+    modes: tuple[Mode, ...] = ()        # MODES as modes.toml defines them
 
     @property
     def check(self) -> str:
@@ -57,54 +58,24 @@ class NeighbourPlan:
         return " ".join(shlex.quote(a) for a in self.workload.guest_argv())
 
 
-def _bound(spec: dict[str, Any]) -> Bound:
-    def opt(key: str) -> float | None:
-        return None if spec.get(key) is None else float(spec[key])
-
-    b = Bound(str(spec["figure"]), str(spec.get("why", "")), opt("max_times_never"),
-              float(spec.get("plus", 0.0)), opt("min_ratio"), opt("max_each"))
-    kinds = [k for k in (b.max_times_never, b.min_ratio, b.max_each) if k is not None]
-    if len(kinds) != 1:
-        raise ValueError(f"bound on {b.figure}: give one of max_times_never, min_ratio, "
-                         "max_each")
-    return b
-
-
-def _plan(spec: dict[str, Any], w: Workload) -> NeighbourPlan:
-    plan = NeighbourPlan(
-        w, int(spec["rounds"]), int(spec["min_cpus"]),
-        {str(k): str(v) for k, v in spec.get("knobs", {}).items()},
-        tuple(str(f) for f in spec["ratios"]), tuple(str(f) for f in spec.get("counts", ())),
-        tuple(_bound(b) for b in spec.get("bound", ())), bool(spec.get("require_freed", False)))
-    if plan.rounds < 1:
-        raise ValueError(f"{w.name}: rounds must be at least 1")
-    reported = {*plan.ratios, *plan.counts}
-    for b in plan.bounds:
-        if b.figure not in reported:
-            raise ValueError(f"{w.name}: bound on {b.figure}, which is in neither "
-                             "ratios nor counts")
-    return plan
+def _plan(spec: schema.NeighbourBenchmark, w: Workload) -> NeighbourPlan:
+    return NeighbourPlan(
+        w, spec.rounds, spec.min_cpus, dict(spec.knobs), tuple(spec.ratios),
+        tuple(spec.counts),
+        tuple(Bound(b.figure, b.why, b.max_times_never, b.plus, b.min_ratio, b.max_each)
+              for b in spec.bound), spec.require_freed, benchmark_modes(MODES))
 
 
 def load_neighbours(workloads: tuple[Workload, ...] | list[Workload],
                     path: Path = DATA / "neighbours.toml") -> tuple[NeighbourPlan, ...]:
     """The benchmarks of those of `workloads` that data names, in their order."""
-    try:
-        specs = tomllib.loads(path.read_text())["benchmark"]
-        by_name = {str(b["workload"]): b for b in specs}
-        if len(by_name) != len(specs):
-            raise ValueError("two benchmarks of one workload")
-        return tuple(_plan(by_name[w.name], w) for w in workloads if w.name in by_name)
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"{path}: {e}") from None
+    by_name = {b.workload: b for b in schema.load(path, schema.NeighboursFile).benchmark}
+    return tuple(_plan(by_name[w.name], w) for w in workloads if w.name in by_name)
 
 
 def benchmark_names(path: Path = DATA / "neighbours.toml") -> set[str]:
     """The workloads that run as neighbour benchmarks, not per mode."""
-    try:
-        return {str(b["workload"]) for b in tomllib.loads(path.read_text())["benchmark"]}
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as e:
-        raise BadInput(f"{path}: {e}") from None
+    return {b.workload for b in schema.load(path, schema.NeighboursFile).benchmark}
 
 
 @dataclass
@@ -226,8 +197,9 @@ def run_neighbour(guest: Guest, plan: NeighbourPlan, cli_knobs: dict[str, str],
     try:
         with scanner_knobs(guest, knobs):
             for round_ in range(plan.rounds):
-                for mode in MODES:
-                    set_mode(guest, mode)
+                for m in plan.modes:
+                    set_mode(guest, m)
+                    mode = m.name
                     r = guest.run(plan.command(), timeout=plan.workload.timeout)
                     raw.append({"round": round_ + 1, "mode": mode,
                                 "exit_status": r.exit_status, "timed_out": r.timed_out,

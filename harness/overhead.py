@@ -18,16 +18,16 @@ import json
 import shlex
 import statistics
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .alternate import MODES, paired_ratios, scanner_knobs, set_mode, sh
+from . import schema
+from .alternate import benchmark_modes, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
 from .errors import BadInput, GuestError
 from .guest import Guest
-from .modes import DATA
+from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, Check
 from .vm import ICOUNT
@@ -37,7 +37,7 @@ CLOCKS = {
     ICOUNT_CLOCK: f"instruction-count time (-icount {ICOUNT}: 1 ns per guest instruction)",
     WALL_CLOCK: "wall-clock time (TCG, the suite's SMP guest)",
 }
-CHECK_PREFIX = "overhead:"
+CHECK_PREFIX = schema.OVERHEAD_PREFIX
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 
@@ -53,38 +53,23 @@ class OverheadPlan:
     timeout: float              # host seconds per single run
     knobs: dict[str, str]       # sysctl name without pt_reclaim_ -> value
     max_median_ratio: float
+    # The modes of modes.toml alternated: the control (never), then the
+    # mode whose cost is measured (always).
+    modes: tuple[Mode, ...] = ()
 
     def command(self) -> str:
         return " ".join(shlex.quote(a) for a in (f"{GUEST_BIN}/{self.workload}", *self.args))
 
 
-def _plan(spec: dict[str, Any], b: dict[str, Any], paces: dict[str, Any]) -> OverheadPlan:
-    pace = str(b["pace"])
-    if pace not in paces:
-        raise ValueError(f"{b['check']}: unknown pace {pace!r}; known: {', '.join(paces)}")
-    if b["clock"] not in CLOCKS:
-        raise ValueError(f"{b['check']}: clock must be one of {', '.join(CLOCKS)}")
-    return OverheadPlan(str(b["check"]), str(b["clock"]), pace, str(spec["workload"]),
-                        tuple(str(a) for a in b["args"]), int(b["rounds"]),
-                        float(b["timeout"]), {str(k): str(v) for k, v in paces[pace].items()},
-                        float(b["max_median_ratio"]))
-
-
 def load_overhead(path: Path = DATA / "overhead.toml") -> tuple[OverheadPlan, ...]:
+    spec = schema.load(path, schema.OverheadFile)
     try:
-        spec = tomllib.loads(path.read_text())
-        paces = dict(spec["pace"])
-        plans = tuple(_plan(spec, b, paces) for b in spec["benchmark"])
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"{path}: {e}") from None
-    for p in plans:
-        if p.rounds < 1:
-            raise BadInput(f"{path}: {p.check}: rounds must be at least 1")
-        if not p.check.startswith(CHECK_PREFIX):
-            raise BadInput(f"{path}: {p.check}: a check name starts with {CHECK_PREFIX}")
-    if len({p.check for p in plans}) != len(plans):
-        raise BadInput(f"{path}: two benchmarks with one check name")
-    return plans
+        modes = benchmark_modes(spec.modes)
+    except BadInput as e:
+        raise BadInput(f"{schema.shown(path)}: modes: {e}") from None
+    return tuple(OverheadPlan(b.check, b.clock, b.pace, spec.workload, tuple(b.args), b.rounds,
+                              b.timeout, dict(spec.pace[b.pace]), b.max_median_ratio, modes)
+                 for b in spec.benchmark)
 
 
 @dataclass(frozen=True)
@@ -155,14 +140,16 @@ def run_overhead(guest: Guest, plan: OverheadPlan, out_dir: Path) -> Check:
     own time (under icount the two differ)."""
     saved: dict[str, str] = {}
     raw: list[dict[str, Any]] = []
-    ns: dict[str, list[float]] = {m: [] for m in MODES}
+    control, measured = plan.modes
+    ns: dict[str, list[float]] = {m.name: [] for m in plan.modes}
     clocksource = "?"
     try:
         clocksource = sh(guest, f"cat {CLOCKSOURCE}")
         with scanner_knobs(guest, plan.knobs) as saved:
             for round_ in range(plan.rounds):
-                for mode in MODES:
-                    set_mode(guest, mode)
+                for m in plan.modes:
+                    set_mode(guest, m)
+                    mode = m.name
                     start = time.monotonic()
                     r = guest.run(plan.command(), timeout=plan.timeout)
                     ns_fault = ns_per_fault(r.stdout)
@@ -186,7 +173,7 @@ def run_overhead(guest: Guest, plan: OverheadPlan, out_dir: Path) -> Check:
             {"check": plan.check, "command": plan.command(), "clock": plan.clock,
              "pace": plan.pace, "knobs": plan.knobs, "knobs_before": saved,
              "clocksource": clocksource, "runs": raw}, indent=1))
-    c = judge(OverheadFigures(tuple(ns["never"]), tuple(ns["always"])), plan)
+    c = judge(OverheadFigures(tuple(ns[control.name]), tuple(ns[measured.name])), plan)
     c.properties["clocksource"] = clocksource
     c.properties["host_s"] = f"{sum(x['host_s'] for x in raw):.0f}"
     return c

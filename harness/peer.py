@@ -33,7 +33,7 @@ from .peer_verdict import (
 )
 from .results import ERROR, SKIPPED, Check
 from .source import KernelTree
-from .workload_runner import KNOB_DIR, NO_MODES, SYSFS_MODE, has_modes
+from .workload_runner import KNOB_DIR, NO_MODES, SYSFS_MODE, has_modes, sysfs_command
 
 GUEST_DIR = "/tmp/peer-mm"
 RAW_DIR = "peer-mm"         # in the suite directory: every program's raw output
@@ -125,8 +125,7 @@ def mode_knobs(guest: Guest, mode: PeerMode) -> tuple[tuple[str, str], ...]:
 
 def mode_commands(mode: PeerMode, knobs: tuple[tuple[str, str], ...]) -> list[str]:
     """The writes that put the guest in `mode`, each checked."""
-    cmds = [f"echo {shlex.quote(mode.sysfs)} > {SYSFS_MODE} && "
-            f"grep -q {shlex.quote('[' + mode.sysfs + ']')} {SYSFS_MODE}"]
+    cmds = [sysfs_command(mode.sysfs)]
     for knob, value in knobs:
         path = f"{KNOB_DIR}/pt_reclaim_{knob}"
         cmds.append(f"echo {shlex.quote(value)} > {path} && "
@@ -190,7 +189,7 @@ def run_peer(guest: Guest, plan: PeerPlan, build: PeerBuild, arch: str, swap_dev
         save(checks[-1])
     try:        # put back what the guest had, for whatever runs after
         mode = saved_mode.split("[", 1)[1].split("]", 1)[0]
-        guest.run(f"echo {shlex.quote(mode)} > {SYSFS_MODE}", timeout=SETUP_TIMEOUT)
+        guest.run(sysfs_command(mode), timeout=SETUP_TIMEOUT)
     except (GuestError, IndexError):
         pass
     setup["built"] = str(len(build.built))

@@ -2,10 +2,11 @@
 which programs run in which size, how each is invoked, the two modes and
 what the guest is given for them."""
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import schema
+from .alternate import benchmark_modes
 from .errors import BadInput
 from .modes import DATA
 
@@ -27,7 +28,7 @@ class PeerProgram:
 @dataclass(frozen=True)
 class PeerMode:
     name: str
-    sysfs: str
+    sysfs: str                  # modes.toml's value for the mode of this name
     knobs: tuple[tuple[str, str], ...] = ()
     budget: tuple[tuple[str, str], ...] = ()    # alternatives: the first the kernel has
 
@@ -61,34 +62,18 @@ def load_peer(size: str, path: Path = DATA / "peer.toml") -> PeerPlan | None:
         raise BadInput(f"--peer {size!r}: expected one of {', '.join(SIZES)}")
     if size == "none":
         return None
+    spec = schema.load(path, schema.PeerFile)
+    programs = tuple(PeerProgram(p.name, p.program or p.name, tuple(p.args), p.timeout,
+                                 p.subset, tuple(p.arches)) for p in spec.program)
     try:
-        spec = tomllib.loads(path.read_text())
-        programs = tuple(_program(p) for p in spec["program"])
-        modes = tuple(_mode(name, spec["modes"][name]) for name in MODES)
-        env = spec.get("environment", {})
-        environment = PeerEnvironment(int(env.get("swap_mb", 0)),
-                                      int(env.get("nr_hugepages", 0)))
-        left_out = tuple((str(k), str(v)) for k, v in spec.get("left_out", {}).items())
-        confirm_runs = int(spec.get("confirm_runs", 0))
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
-        raise BadInput(f"{path}: {type(e).__name__}: {e}") from None
-    names = [p.name for p in programs]
-    if len(set(names)) != len(names):
-        raise BadInput(f"{path}: a program name is listed twice")
+        known = benchmark_modes(MODES)
+    except BadInput as e:
+        raise BadInput(f"{schema.shown(path)}: modes: {e}") from None
+    modes = tuple(PeerMode(m.name, str(m.sysfs), tuple(spec.modes[m.name].knobs.items()),
+                           tuple((k, v) for k, v in spec.modes[m.name].budget)) for m in known)
+    environment = PeerEnvironment(spec.environment.swap_mb, spec.environment.nr_hugepages)
+    left_out = tuple(spec.left_out.items())
+    confirm_runs = spec.confirm_runs
     if size == "subset":
         programs = tuple(p for p in programs if p.subset)
     return PeerPlan(size, programs, modes, environment, left_out, confirm_runs)
-
-
-def _program(spec: dict) -> PeerProgram:  # type: ignore[type-arg]
-    name = str(spec["name"])
-    return PeerProgram(name, str(spec.get("program", name)),
-                       tuple(str(a) for a in spec.get("args", ())),
-                       float(spec.get("timeout", DEFAULT_TIMEOUT)), bool(spec.get("subset", False)),
-                       tuple(str(a) for a in spec.get("arches", ())))
-
-
-def _mode(name: str, spec: dict) -> PeerMode:  # type: ignore[type-arg]
-    return PeerMode(name, str(spec["sysfs"]),
-                    tuple((str(k), str(v)) for k, v in spec.get("knobs", {}).items()),
-                    tuple((str(k), str(v)) for k, v in spec.get("budget", ())))

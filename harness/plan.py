@@ -31,13 +31,14 @@ from .job import (
     SERIES_FRAGMENT,
     RunOptions,
     fragments_for,
+    kernel_kind,
     kernels_to_run,
     suite_label,
     suite_plan,
     validate,
 )
 from .kbuild import build_commands
-from .modes import BASE, PATCHED, load_expectations
+from .modes import load_expectations
 from .overhead import ICOUNT_CLOCK
 from .peer import check_names
 from .results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
@@ -47,7 +48,6 @@ from .source import (
     DEFAULT_PACKAGE,
     DEFAULT_SUITE,
     KernelTree,
-    carries_series,
     check_kernel_tree,
     kernel_version,
 )
@@ -284,15 +284,6 @@ def _suite_lines(plan: SuitePlan, suite: Suite, series: Series, run_dir: Path) -
     return lines
 
 
-def _kind(tree: KernelTree, series: Series) -> str:
-    """BASE or PATCHED, as run_matrix decides it from the tree it built
-    (the pt-reclaim ABI in uapi): read in a user's tree used as it is;
-    else a kernel with a series is taken for patched."""
-    if not tree.scratch:
-        return PATCHED if carries_series(tree, "worktree") else BASE
-    return BASE if series.empty else PATCHED
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
@@ -331,8 +322,11 @@ def dry_run(opts: RunOptions, command: str = "run", with_debug: bool = False) ->
         for series in matrix_kernels:
             for arch in matrix_opts.arches:
                 suite = Suite(suite_label(series, matrix_opts), arch.name)
-                plan = suite_plan(matrix_opts, tree, COMMIT if tree.scratch else "worktree",
-                                  arch, _kind(tree, series), expectations)
+                commit = COMMIT if tree.scratch else "worktree"
+                # As run_matrix decides it: from the input (job.kernel_kind).
+                plan = suite_plan(matrix_opts, tree, commit, arch,
+                                  kernel_kind(series, commit, matrix_opts.own_tree_patched),
+                                  expectations)
                 lines += ["", *_suite_lines(plan, suite, series, run_dir)]
     return "\n".join(lines)
 

@@ -172,13 +172,6 @@ def tree_file(tree: KernelTree, commit: str, path: str) -> str | None:
     return str(r.stdout) if r.returncode == 0 else None
 
 
-def carries_series(tree: KernelTree, commit: str) -> bool:
-    """Whether the tree has the pt-reclaim ABI (MADV_PT_RECLAIM in uapi), so
-    the patched kernel's modes apply, whatever way it was patched."""
-    text = tree_file(tree, commit, "include/uapi/asm-generic/mman-common.h")
-    return text is not None and "MADV_PT_RECLAIM" in text
-
-
 def scratch_copy(tree: KernelTree, base_commit: str | None = None) -> KernelTree:
     """A harness-owned copy of a user's tree, for applying a series without
     writing into theirs: a `git clone --shared` (objects borrowed, nothing

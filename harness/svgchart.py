@@ -4,12 +4,20 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-# Fixed colours for the known modes keep one mode the same colour on every
-# chart; anything else takes the next free one.
-MODE_COLOURS = {"base": "#555555", "never": "#d95f02", "madvise": "#1f78b4",
-                "madvise-prctl": "#7b3294", "always": "#1b9e77"}
-DASHED = frozenset({"base"})    # the unpatched kernel
+from .modes import BASE, Mode, load_modes
+
+# A mode's colour comes from modes.toml (its `colour`), so one mode is the
+# same colour on every chart; a line of any other label, or of a mode
+# without one, takes the next free spare colour. The lines of base-kernel
+# modes (the unpatched kernel) are dashed.
 SPARE_COLOURS = ("#e7298a", "#66a61e", "#a6761d", "#e6ab02")
+
+
+def mode_styles(modes: dict[str, Mode] | None = None) -> tuple[dict[str, str], frozenset[str]]:
+    """The colour of every mode that has one, and the modes drawn dashed."""
+    known = modes if modes is not None else load_modes()
+    return ({m.name: m.colour for m in known.values() if m.colour},
+            frozenset(m.name for m in known.values() if m.kernel == BASE))
 
 WIDTH, HEIGHT = 560, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 130, 28, 44
@@ -35,9 +43,10 @@ def _fmt(v: float) -> str:
     return f"{v:g}" if abs(v) < 1e6 else f"{v:.3g}"
 
 
-def line_chart(title: str, lines: list[Line], x_label: str, y_label: str) -> str:
+def line_chart(title: str, lines: list[Line], x_label: str, y_label: str,
+               modes: dict[str, Mode] | None = None) -> str:
     """An SVG document fragment; y starts at 0 so the lines compare honestly."""
-    colours = dict(MODE_COLOURS)
+    colours, dashed = mode_styles(modes)
     spare = iter(SPARE_COLOURS * 4)
     for ln in lines:
         colours.setdefault(ln.label, next(spare))
@@ -73,9 +82,9 @@ def line_chart(title: str, lines: list[Line], x_label: str, y_label: str) -> str
                f'text-anchor="middle">{escape(y_label)}</text>')
     # Dashed lines are drawn last, so a line equal to another (base and
     # never usually are) still shows through it.
-    for i, ln in sorted(enumerate(lines), key=lambda il: il[1].label in DASHED):
+    for i, ln in sorted(enumerate(lines), key=lambda il: il[1].label in dashed):
         colour = colours[ln.label]
-        dash = ' stroke-dasharray="6 4"' if ln.label in DASHED else ""
+        dash = ' stroke-dasharray="6 4"' if ln.label in dashed else ""
         pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in ln.points)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" '
                    f'stroke-width="2"{dash}><title>{escape(ln.label)}</title></polyline>')

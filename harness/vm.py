@@ -28,7 +28,7 @@ ICOUNT = "shift=0,sleep=off"
 class VMSpec:
     arch: Arch
     kernel: Path
-    initrd: Path
+    initrd: Path | None         # None: no initramfs (the KVM probe)
     console_log: Path
     # 3 GiB: the kernel's mremap_test maps 2 GiB regions (its 2GB mremap
     # cases), which the guest's overcommit heuristic refuses with ENOMEM in
@@ -43,6 +43,9 @@ class VMSpec:
     # guest-timed benchmark reads the same figure whatever the host's load.
     # TCG only, and QEMU then runs all vCPUs in one thread (no MTTCG).
     icount: bool = False
+    # User networking with the SSH forward and the virtio devices; the KVM
+    # probe, which only waits for the kernel to panic, goes without.
+    network: bool = True
 
 
 def free_port() -> int:
@@ -54,20 +57,26 @@ def free_port() -> int:
 def kernel_cmdline(spec: VMSpec) -> str:
     # panic=-1: reboot at once on panic, which -no-reboot turns into QEMU
     # exiting, so a panicked guest ends the boot instead of hanging it.
-    base = f"console={spec.arch.console} panic=-1 rdinit=/init"
+    base = f"console={spec.arch.console} panic=-1"
+    if spec.initrd is not None:
+        base += " rdinit=/init"
     return f"{base} {spec.append}".strip()
 
 
 def qemu_argv(spec: VMSpec, accel: str, port: int) -> list[str]:
+    """The QEMU command line of a guest: the real boot's and the KVM
+    probe's (no initrd, no network: `port` is then unused)."""
     argv = [spec.arch.qemu_binary, *spec.arch.qemu_machine, "-accel", accel,
             "-m", str(spec.memory_mb), "-smp", str(spec.cpus),
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", f"file:{spec.console_log}",
-            "-kernel", str(spec.kernel), "-initrd", str(spec.initrd),
-            "-append", kernel_cmdline(spec),
-            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT}",
-            "-device", "virtio-net-pci,netdev=net0",
-            "-device", "virtio-rng-pci"]
+            "-kernel", str(spec.kernel),
+            *(("-initrd", str(spec.initrd)) if spec.initrd is not None else ()),
+            "-append", kernel_cmdline(spec)]
+    if spec.network:
+        argv += ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT}",
+                 "-device", "virtio-net-pci,netdev=net0",
+                 "-device", "virtio-rng-pci"]
     if spec.icount:
         if accel != "tcg":
             raise GuestError(f"{spec.arch.name}: icount needs TCG, not {accel}")
@@ -91,8 +100,7 @@ class VM:
         self.stderr_log = spec.console_log.with_suffix(".qemu.log")
 
     def start(self) -> "VM":
-        require(self.spec.arch.qemu_binary,
-                "qemu-system-x86" if "x86" in self.spec.arch.qemu_binary else "qemu-system-arm")
+        require(self.spec.arch.qemu_binary, self.spec.arch.qemu_package)
         self.spec.console_log.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(5):   # the free port may be taken before QEMU binds it
             self.port = free_port()
@@ -166,15 +174,17 @@ def choose_accel(arch: Arch, kernel: Path, scratch: Path) -> str:
     return accel
 
 
+def kvm_probe_spec(arch: Arch, kernel: Path, log: Path) -> VMSpec:
+    """The guest that tells whether KVM works: the kernel alone, no root."""
+    return VMSpec(arch, kernel, None, log, memory_mb=256, cpus=1, network=False)
+
+
 def _kvm_boots(arch: Arch, kernel: Path, scratch: Path) -> bool:
     """Boot the kernel with no root under KVM: a working KVM reaches the
     'no root' panic within seconds; a broken one errors out or hangs."""
     scratch.mkdir(parents=True, exist_ok=True)
     log = scratch / f"kvm-probe-{arch.name}.log"
-    argv = [arch.qemu_binary, *arch.qemu_machine, "-accel", "kvm", "-m", "256",
-            "-display", "none", "-monitor", "none", "-no-reboot", "-serial", f"file:{log}",
-            "-kernel", str(kernel), "-append", f"console={arch.console} panic=-1"]
-    p = spawn(argv)
+    p = spawn(qemu_argv(kvm_probe_spec(arch, kernel, log), "kvm", 0))
     try:
         p.wait(timeout=20)
     except subprocess.TimeoutExpired:

@@ -14,7 +14,7 @@ from . import console, figures
 from .catalog import GUEST_BIN, Workload
 from .errors import GuestError
 from .guest import Guest
-from .modes import Expectation, Mode, judge
+from .modes import Expectation, Mode, judge, pagetables_noise_kb
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
@@ -70,6 +70,13 @@ def parse_knobs(text: str) -> dict[str, str]:
     return out
 
 
+def sysfs_command(value: str) -> str:
+    """The guest command that puts the kernel in mode `value` (a mode's
+    `sysfs` in modes.toml) and fails unless the kernel took it."""
+    return (f"echo {shlex.quote(value)} > {SYSFS_MODE} && "
+            f"grep -q {shlex.quote('[' + value + ']')} {SYSFS_MODE}")
+
+
 def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str],
                boot_knobs: dict[str, str] | None = None) -> str:
     """Put the guest in `mode`; return "" or what went wrong (NO_MODES when
@@ -85,8 +92,7 @@ def setup_mode(guest: Guest, mode: Mode, knobs: dict[str, str],
     mode_knobs = dict(boot_knobs or {}) if mode.default_knobs else dict(mode.knobs)
     cmds = []
     if mode.sysfs:
-        cmds.append(f"echo {shlex.quote(mode.sysfs)} > {SYSFS_MODE} && "
-                    f"grep -q {shlex.quote('[' + mode.sysfs + ']')} {SYSFS_MODE}")
+        cmds.append(sysfs_command(mode.sysfs))
     if mode.kernel == "patched":
         for knob, value in {**mode_knobs, **knobs}.items():
             path = f"{KNOB_DIR}/{KNOB_PREFIX}{knob}"
@@ -175,16 +181,12 @@ def verdict(name: str, w: Workload, mode: Mode, exit_status: int, timed_out: boo
                  fig.properties())
 
 
-# The guest-wide PageTables moves by a few hundred kB on its own (tables of
-# the previous workload freed after an RCU grace period, the sampler, the
-# SSH session): its baseline ranged 388..744 kB over one run's thp-collapse
-# cases. Only a workload that makes more than this is expected to show in it.
-PAGETABLES_NOISE_KB = 1024
-
-
-def plausibility(fig: figures.Figures) -> list[str]:
+def plausibility(fig: figures.Figures, noise_kb: int | None = None) -> list[str]:
     """The figures must show the workload made tables and the guest-wide
-    counter saw them; anything else means the measurement is broken."""
+    counter saw them; anything else means the measurement is broken.
+    `noise_kb`: how far PageTables moves on its own (default: data,
+    expectations.toml [plausibility])."""
+    noise = pagetables_noise_kb() if noise_kb is None else noise_kb
     out = []
     if fig.baseline_vmpte_kb <= 0:
         out.append("VmPTE unreadable (no VmPTE line in /proc/self/status)")
@@ -192,7 +194,7 @@ def plausibility(fig: figures.Figures) -> list[str]:
         out.append("VmPTE did not grow while populating")
     # By what VmPTE showed, not by the tables made: a workload whose tables
     # come and go as it makes them (rfc-loop) may never hold many at once.
-    if fig.populated_vmpte_kb - fig.baseline_vmpte_kb >= PAGETABLES_NOISE_KB and \
+    if fig.populated_vmpte_kb - fig.baseline_vmpte_kb >= noise and \
             fig.populated_pagetables_kb <= fig.baseline_pagetables_kb:
         out.append("PageTables did not grow while populating")
     return out

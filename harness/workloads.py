@@ -26,7 +26,7 @@ def sources(dirs: tuple[Path, ...] = SOURCE_DIRS) -> list[Path]:
 
 def build_workloads(arch: Arch, dirs: tuple[Path, ...] = SOURCE_DIRS) -> Path:
     """Directory of static binaries, one per *.c in `dirs`, for `arch`."""
-    cc = require(arch.cc, "gcc-aarch64-linux-gnu" if arch.cross_compile else "gcc")
+    cc = require(arch.cc, arch.cc_package)
     cc_version = run_capture([cc, "--version"], what=f"{arch.cc} --version").splitlines()[0]
     inputs = sources(dirs) + sorted(p for d in dirs for p in d.glob("*.h"))
     key = key_of([cc_version, *CFLAGS, *(f"{p.name}:{file_digest(p)}" for p in inputs)])

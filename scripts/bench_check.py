@@ -35,7 +35,7 @@ def sh(*argv: str, cwd: Path | None = None) -> None:
 def timed_check(tree: Path, results: Path, workload: str,
                 arches: list[str]) -> tuple[float, int, Path]:
     t0 = time.monotonic()
-    argv = [sys.executable, "-m", "harness.cli", "check", "--kernel-src", str(tree),
+    argv = [sys.executable, "-m", "harness.cli", "check", "--base", "--kernel-src", str(tree),
             "--workload", workload, "--results", str(results)]
     for arch in arches:
         argv += ["--arch", arch]

@@ -33,7 +33,9 @@ class FakeGuest:
                 value = " ".join(f"[{x}]" if x == value else x
                                  for x in ("always", "madvise", "never"))
             return CommandResult(command, 0, value + "\n", "", 0.0)
-        if m := re.fullmatch(r"echo (\S+) > (\S+)", command):
+        # A knob's write, or a mode's (workload_runner.sysfs_command: the
+        # write, then a check that the kernel took it).
+        if m := re.fullmatch(r"echo (\S+) > (\S+)(?: && grep -q \S+ \S+)?", command):
             if m[2] not in self.files:
                 return CommandResult(command, 1, "", "Permission denied", 0.0)
             self.files[m[2]] = shlex.split(m[1])[0]
@@ -88,3 +90,38 @@ def test_cli_knobs_replace_the_data_knobs(golden: Path, tmp_path: Path) -> None:
                       {"scan_delay_ms": "10", "scan_size_mb": "1048576"}, tmp_path)
     assert c.status == FAILED and c.properties["knobs"] == "scan_delay_ms=10 scan_size_mb=1048576"
     assert guest.files["/proc/sys/vm/pt_reclaim_scan_size_mb"] == "256"
+
+
+FAULT_LOOP = {"never": 'PTREC {"phase":"result","faults":1000,"ms":1.0,"ns_per_fault":1000}\n',
+              "always": 'PTREC {"phase":"result","faults":1000,"ms":1.1,"ns_per_fault":1100}\n',
+              "madvise": 'PTREC {"phase":"result","faults":1000,"ms":1.2,"ns_per_fault":1200}\n'}
+
+
+def test_overhead_sets_the_modes_of_modes_toml(tmp_path: Path) -> None:
+    """The scanner-cost benchmark names its modes in data (overhead.toml),
+    takes them from modes.toml and sets them as setup_mode does."""
+    from dataclasses import replace
+
+    from harness.alternate import benchmark_modes
+    from harness.modes import load_modes
+    from harness.overhead import CLOCKSOURCE, load_overhead, run_overhead
+    from harness.workload_runner import sysfs_command
+
+    plan = replace(load_overhead()[0], rounds=2)
+    assert plan.modes == (load_modes()["never"], load_modes()["always"])
+    guest = FakeGuest(FAULT_LOOP, {"scan_delay_ms": "1000", "scan_tables": "8192"})
+    guest.files[CLOCKSOURCE] = "tsc"
+    sent: list[str] = []
+    run = guest.run
+    guest.run = lambda command, timeout: sent.append(command) or run(command, timeout)  # type: ignore[method-assign]
+    c = run_overhead(guest, plan, tmp_path)  # type: ignore[arg-type]
+    assert guest.modes_run == ["never", "always", "never", "always"]
+    assert sysfs_command("never") in sent and sysfs_command("always") in sent
+    assert c.properties["ratio_median"] == "1.1000"
+    assert guest.files[SYSFS_MODE] == "madvise"          # put back as it was
+    # Another pair from data is measured the same way.
+    other = replace(plan, modes=benchmark_modes(["never", "madvise"]), rounds=1)
+    guest = FakeGuest(FAULT_LOOP, {"scan_delay_ms": "1000", "scan_tables": "8192"})
+    guest.files[CLOCKSOURCE] = "tsc"
+    c = run_overhead(guest, other, tmp_path)  # type: ignore[arg-type]
+    assert guest.modes_run == ["never", "madvise"] and c.properties["ratio_median"] == "1.2000"

@@ -1,9 +1,10 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from harness.arches import ARCHES, get_arch
-from harness.errors import BadInput, GuestError
+from harness.arches import ARCHES, Arch, get_arch
+from harness.errors import BadInput, GuestError, ToolMissing
 from harness.vm import VMSpec, kernel_cmdline, qemu_argv
 
 
@@ -63,3 +64,65 @@ def test_panic_reboots_into_exit() -> None:
 def test_arches_are_frozen() -> None:
     with pytest.raises(AttributeError):
         ARCHES["x86_64"].name = "x"  # type: ignore[misc]
+
+
+# -- the arch record carries its packages (issue 15, part 4) ------------------
+
+def _odd_arch() -> Arch:
+    """An arch whose names no code could have guessed."""
+    return replace(get_arch("arm64"), name="odd", cross_compile="odd-linux-gnu-",
+                   cc_package="gcc-odd-linux-gnu", qemu_binary="qemu-system-odd",
+                   qemu_package="qemu-system-oddities")
+
+
+def test_tools_missing_name_the_arch_records_packages(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    from harness.kbuild import build
+    from harness.source import KernelTree
+    from harness.vm import VM
+    from harness.workloads import build_workloads
+    monkeypatch.setenv("PATH", str(tmp_path))
+    odd = _odd_arch()
+    with pytest.raises(ToolMissing, match="odd-linux-gnu-gcc not found; install the Debian "
+                                          "package gcc-odd-linux-gnu$"):
+        build_workloads(odd)
+    with pytest.raises(ToolMissing, match="package gcc-odd-linux-gnu$"):
+        build(KernelTree(tmp_path, "7.3", "k", False), "c", odd, [], "base")
+    with pytest.raises(ToolMissing, match="qemu-system-odd not found; install the Debian "
+                                          "package qemu-system-oddities$"):
+        VM(VMSpec(odd, tmp_path / "k", tmp_path / "i", tmp_path / "c.log"), "tcg").start()
+
+
+def test_bootstrap_installs_every_arch_package() -> None:
+    script = (Path(__file__).resolve().parent.parent / "scripts" / "bootstrap.sh").read_text()
+    listed = set(script.split('PACKAGES="', 1)[1].split('"', 1)[0].split())
+    for arch in ARCHES.values():
+        assert set(arch.packages) <= listed, arch.name
+    assert get_arch("arm64").cc_package == "gcc-aarch64-linux-gnu"
+    assert get_arch("x86_64").qemu_package == "qemu-system-x86"
+
+
+def test_kvm_probe_is_the_boot_command_line_without_initrd_and_network(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness import vm
+    seen: list[list[str]] = []
+
+    class Done:
+        def wait(self, timeout: float) -> int:
+            return 0
+
+    monkeypatch.setattr(vm, "spawn", lambda argv: seen.append(list(argv)) or Done())
+    monkeypatch.setattr(vm, "kill", lambda p: None)
+    for arch in ARCHES.values():
+        seen.clear()
+        assert not vm._kvm_boots(arch, Path("/k/Image"), tmp_path)
+        log = tmp_path / f"kvm-probe-{arch.name}.log"
+        [argv] = seen
+        assert argv == qemu_argv(vm.kvm_probe_spec(arch, Path("/k/Image"), log), "kvm", 0)
+        boot = qemu_argv(VMSpec(arch, Path("/k/Image"), Path("/k/initrd"), log,
+                                memory_mb=256, cpus=1), "kvm", 0)
+        # The same machine, accel and console as a real boot, minus the
+        # initramfs and the network.
+        assert argv[:argv.index("-kernel")] == boot[:boot.index("-kernel")]
+        assert "-initrd" not in argv and "-netdev" not in argv
+        assert argv[argv.index("-append") + 1] == f"console={arch.console} panic=-1"

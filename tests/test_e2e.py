@@ -13,8 +13,8 @@ import pytest
 from junitparser import JUnitXml, Properties, TestCase
 
 from harness.findings import expected_failures, load_findings
+from harness.modes import pagetables_noise_kb
 from harness.peer_plan import load_peer
-from harness.workload_runner import PAGETABLES_NOISE_KB
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ def test_pagetables_figures_plausible(default_run: tuple[int, Path, str]) -> Non
             if case.result:          # skipped: no figures
                 continue
             assert int(props["populated_vmpte_kb"]) > int(props["baseline_vmpte_kb"])
-            if int(props["tables_populated"]) * 4 >= PAGETABLES_NOISE_KB:
+            if int(props["tables_populated"]) * 4 >= pagetables_noise_kb():
                 assert int(props["populated_pagetables_kb"]) > \
                     int(props["baseline_pagetables_kb"])
             if case.name.startswith("workload:dontneed"):

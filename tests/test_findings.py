@@ -17,8 +17,8 @@ def test_project_findings_load() -> None:
 def test_typo_names_file_entry_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "findings.toml"
     bad.write_text('[[finding]]\ncheck = "x"\narchs = ["x86_64"]\nrun = "r"\nwhy = "w"\n')
-    with pytest.raises(BadInput, match=r"findings.toml: finding 1: unknown key 'archs'; "
-                                       r"missing key 'arches'"):
+    with pytest.raises(BadInput, match=r"findings.toml: \[finding#1\] archs: unknown key; "
+                                       r"\[finding#1\] arches: missing key$"):
         load_findings(bad)
 
 

@@ -69,6 +69,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 PACES = '''workload = "fault-loop"
+modes = ["never", "always"]
 [pace.default]
 scan_delay_ms = "1000"
 [pace.fast]
@@ -99,10 +100,17 @@ def test_a_pace_is_a_table_of_knobs(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text,why", [
     ('workload = "fault-loop"\n', "pace"),
     (PACES + bench(pace="slow"), "unknown pace 'slow'"),
-    (PACES + bench(clock="tsc"), "clock must be one of icount, wall"),
-    (PACES + bench(rounds=0), "rounds must be at least 1"),
-    (PACES + bench(check="scanner"), "starts with overhead:"),
+    (PACES + bench(clock="tsc"),
+     r"\[benchmark#1\] clock: input should be 'icount' or 'wall'"),
+    (PACES + bench(rounds=0), r"\[benchmark#1\] rounds: input should be greater than or equal"),
+    (PACES + bench(check="scanner"),
+     r"\[benchmark#1\] check: 'scanner': a check name starts with overhead:$"),
     (PACES + bench() + bench(pace="default"), "two benchmarks with one check name"),
+    (PACES.replace('"always"]', '"sometimes"]') + bench(), "modes: unknown mode 'sometimes'"),
+    # The benchmark runs fault-loop itself, not under ptsample's --prctl.
+    (PACES.replace('"always"]', '"madvise-prctl"]') + bench(),
+     "modes: mode 'madvise-prctl': a benchmark alternates patched-kernel modes set by sysfs"),
+    (PACES.replace('"never", ', "") + bench(), r"modes: list should have at least 2 items"),
 ])
 def test_overhead_data_that_does_not_parse(tmp_path: Path, text: str, why: str) -> None:
     with pytest.raises(BadInput, match=f"overhead.toml: .*{why}"):

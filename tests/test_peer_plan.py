@@ -90,3 +90,17 @@ def test_swap_disk_device_follows_drive_order() -> None:
     data, swap = Path("/r/disk.img"), Path("/r/swap.img")
     assert guest_device((data, swap), swap) == "/dev/vdb"
     assert guest_device((swap,), swap) == "/dev/vda"
+
+
+def test_the_two_modes_are_modes_toml_s(tmp_path: Path) -> None:
+    """peer.toml gives the two modes knobs only; which sysfs value each is
+    comes from modes.toml, as for every mode user."""
+    from harness.modes import load_modes
+    plan = load_peer("full")
+    assert plan is not None
+    assert [(m.name, m.sysfs) for m in plan.modes] == [
+        (name, load_modes()[name].sysfs) for name in ("never", "always")]
+    own = tmp_path / "peer.toml"
+    own.write_text('[modes.never]\nsysfs = "never"\n[modes.always]\n[[program]]\nname = "x"\n')
+    with pytest.raises(BadInput, match=r"\[modes.never\] sysfs: unknown key$"):
+        load_peer("full", own)
