@@ -243,11 +243,17 @@ def test_dry_run_of_check_on_a_users_tree(no_subprocess: list[object], tmp_path:
     assert "up to 2 at a time" in out
 
 
-def test_dry_run_of_a_base_tree_runs_base_modes(no_subprocess: list[object], tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_of_check_base_runs_base_modes(no_subprocess: list[object], tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Base or patched comes from the input (job.kernel_kind), as in a real
+    run: check --base is the base kernel, check without it the series under
+    development, whatever the tree's uapi header says."""
     tree = fake_tree(tmp_path / "linux", patched=False)
-    out = dry(["check", "--kernel-src", str(tree), "--arch", "x86_64"], tmp_path, capsys)
+    out = dry(["check", "--kernel-src", str(tree), "--arch", "x86_64", "--base"], tmp_path,
+              capsys)
     assert "  mode base " in out and "mode always" not in out
+    out = dry(["check", "--kernel-src", str(tree), "--arch", "x86_64"], tmp_path, capsys)
+    assert "  mode base " not in out and "mode always " in out
 
 
 def test_dry_run_of_the_nightly(no_subprocess: list[object], tmp_path: Path,
