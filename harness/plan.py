@@ -263,8 +263,8 @@ def _suite_lines(plan: SuitePlan, suite: Suite, series: Series, run_dir: Path) -
     lines.append(f"          {_plural(cases, 'workload run')} in "
                  f"{_plural(modes, 'mode')}")
     for o in plan.overhead:
-        lines.append(f"  {o.check:<27} {o.workload}, {o.rounds} rounds of never/always, "
-                     f"{o.clock} clock")
+        lines.append(f"  {o.check:<27} {o.workload}, {o.rounds} rounds of "
+                     f"{'/'.join(m.name for m in o.modes)}, {o.clock} clock")
     for n in plan.neighbours:
         lines.append(f"  neighbour:{n.workload.name:<17} {n.rounds} rounds of never/always")
     if plan.overheads(ICOUNT_CLOCK):

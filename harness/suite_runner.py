@@ -393,8 +393,8 @@ class SuiteRun:
                   props: dict[str, str] | None = None) -> None:
         if not self._scanner_ready(ctx, o.check, b):
             return
-        say(f"{self.suite.name}: {o.check} ({o.rounds} rounds of never/always, "
-            f"{o.clock} clock)")
+        say(f"{self.suite.name}: {o.check} ({o.rounds} rounds of "
+            f"{'/'.join(m.name for m in o.modes)}, {o.clock} clock)")
         t = self.timer(o.check)
         c = self.c.run_overhead(b.guest, o, self.out)
         ctx.record(t.check(c.status, c.message, c.detail, {**(props or {}), **c.properties}))

@@ -243,6 +243,17 @@ def test_dry_run_of_check_on_a_users_tree(no_subprocess: list[object], tmp_path:
     assert "up to 2 at a time" in out
 
 
+def test_dry_run_names_the_modes_the_benchmark_alternates(
+        no_subprocess: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scanner-cost benchmark's modes come from overhead.toml, not code."""
+    real = job.load_overhead
+    monkeypatch.setattr(job, "load_overhead", lambda: tuple(
+        replace(o, modes=o.modes[::-1]) for o in real()))
+    out = dry(["run", "--arch", "x86_64", "--no-base"], tmp_path, capsys)
+    assert "rounds of always/never, wall clock" in out and "never/always, wall" not in out
+
+
 def test_dry_run_of_check_base_runs_base_modes(no_subprocess: list[object], tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Base or patched comes from the input (job.kernel_kind), as in a real
