@@ -11,14 +11,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cpio
+from . import REPO_ROOT, cpio
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked, publishing
 from .debian import AptRepo, extract_deb
 from .errors import StageFailed
 from .proc import run_capture
 from .progress import step
-from .workloads import REPO_ROOT, build_workloads
+from .workloads import build_workloads
 
 GUEST_DIR = REPO_ROOT / "guest-images"
 GUEST_SUITE = "bookworm"

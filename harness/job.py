@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import proc, summary
+from . import REPO_ROOT, proc, summary
 from .arches import Arch
 from .cache import file_digest
 from .catalog import Workload, idle_workloads
@@ -40,7 +40,6 @@ from .source import (
     scratch_copy,
 )
 from .suite_runner import SuitePlan, run_suite
-from .workloads import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "kernel-patches" / "configs"
 DEFAULT_SERIES = REPO_ROOT / "kernel-patches" / "pt-reclaim"

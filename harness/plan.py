@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import REPO_ROOT
 from .arches import DEFAULT_ARCHES, Arch
 from .boot import ICOUNT_CPUS
 from .cache import cache_root
@@ -54,7 +55,6 @@ from .source import (
 from .suite_runner import SuitePlan
 from .vm import VMSpec, qemu_argv
 from .vm import _boot_id as boot_id
-from .workloads import REPO_ROOT
 
 CONFIG_SETS = {"default": (), "debug": (CONFIGS / "debug.config",)}
 # The kernel of a per-patch cell: the series walked patch by patch (with

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import REPO_ROOT
 from .cache import atomic_write
 from .errors import EXIT_HARNESS_ERROR, HOST, TEST, HarnessError, exit_status
-from .workloads import REPO_ROOT
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 # The arch of a suite whose checks span arches (the nightly's per-patch

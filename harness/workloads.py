@@ -8,12 +8,12 @@ compiler version.
 
 from pathlib import Path
 
+from . import REPO_ROOT
 from .arches import Arch
 from .cache import cache_root, file_digest, key_of, locked, publishing
 from .proc import require, run_capture, run_logged
 from .progress import step
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = REPO_ROOT / "workloads"
 TOOLS_DIR = REPO_ROOT / "guest-images" / "tools"
 SOURCE_DIRS = (WORKLOADS_DIR, TOOLS_DIR)
