@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .build.kbuild import BuiltKernel
 from .guest import Guest
 from .image import GuestImage, run_overlay, write_run_initrd
-from .kbuild import BuiltKernel
 from .keys import make_keys
 from .reproducer import add_boot
 from .vm import VM, VMSpec, choose_accel

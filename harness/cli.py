@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 from . import proc, progress
 from .arches import ARCHES, DEFAULT_ARCHES, get_arch
+from .build.source import DEFAULT_PACKAGE
 from .catalog import load_catalog, select
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .job import RunOptions, run
@@ -20,7 +21,6 @@ from .plan import CONFIG_SETS, PATCHES, dry_run, jobs, merge, parse_job, plan_js
 from .report_data import load_run
 from .reports import compare, render_all
 from .session import shell
-from .source import DEFAULT_PACKAGE
 
 
 class _Parser(argparse.ArgumentParser):

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from . import REPO_ROOT, cpio
 from .arches import Arch
+from .build.debian import AptRepo, extract_deb
+from .build.guest_programs import build_workloads
 from .cache import cache_root, file_digest, key_of, locked, publishing
-from .debian import AptRepo, extract_deb
 from .errors import StageFailed
 from .proc import run_capture
 from .progress import step
-from .workloads import build_workloads
 
 GUEST_DIR = REPO_ROOT / "guest-images"
 GUEST_SUITE = "bookworm"

@@ -19,6 +19,8 @@ from typing import Any
 
 from . import REPO_ROOT, proc, summary
 from .arches import Arch
+from .build.series import EMPTY, Series, apply, load_range, load_series, rev_parse
+from .build.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
 from .cache import file_digest
 from .catalog import Workload, idle_workloads
 from .errors import BadInput, HarnessError
@@ -31,14 +33,6 @@ from .peer_plan import load_peer
 from .progress import say
 from .reports import render_all, screenshot
 from .results import RunDir, Suite, error_check, load_suites, run_exit_status
-from .series import EMPTY, Series, apply, load_range, load_series, rev_parse
-from .source import (
-    BASE_BRANCH,
-    KernelTree,
-    debian_source,
-    local_source,
-    scratch_copy,
-)
 from .suite_runner import SuitePlan, run_suite
 
 CONFIGS = REPO_ROOT / "kernel-patches" / "configs"

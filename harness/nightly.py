@@ -23,6 +23,10 @@ from pathlib import Path
 
 from . import proc
 from .arches import Arch
+from .build.kbuild import build, check_out
+from .build.series import Series, apply
+from .build.source import BASE_BRANCH, KernelTree, tree_lock
+from .build.w1 import w1_check
 from .cache import cache_root, locked
 from .compare import compare
 from .errors import EXIT_CHECKS_FAILED, TEST, HarnessError
@@ -40,12 +44,8 @@ from .job import (
     resolve_inputs,
     run_matrix,
 )
-from .kbuild import build, check_out
 from .progress import say
 from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite, error_check
-from .series import Series, apply
-from .source import BASE_BRANCH, KernelTree, tree_lock
-from .w1 import w1_check
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
 

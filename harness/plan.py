@@ -24,6 +24,15 @@ from typing import Any
 from . import REPO_ROOT
 from .arches import DEFAULT_ARCHES, Arch
 from .boot import ICOUNT_CPUS
+from .build.kbuild import build_commands
+from .build.series import EMPTY, Series
+from .build.source import (
+    DEFAULT_PACKAGE,
+    DEFAULT_SUITE,
+    KernelTree,
+    check_kernel_tree,
+    kernel_version,
+)
 from .cache import cache_root
 from .errors import BadInput
 from .job import (
@@ -38,20 +47,11 @@ from .job import (
     suite_plan,
     validate,
 )
-from .kbuild import build_commands
 from .modes import load_expectations
 from .overhead import ICOUNT_CLOCK
 from .peer import check_names
 from .results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
 from .selftest import SELFTEST
-from .series import EMPTY, Series
-from .source import (
-    DEFAULT_PACKAGE,
-    DEFAULT_SUITE,
-    KernelTree,
-    check_kernel_tree,
-    kernel_version,
-)
 from .suite_runner import SuitePlan
 from .vm import VMSpec, qemu_argv
 from .vm import _boot_id as boot_id

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from . import console, proc
 from .arches import Arch
+from .build.kbuild import BuiltKernel
+from .build.source import KernelTree, tree_file
 from .cache import cache_root, file_digest, key_of, locked, publishing
 from .errors import TEST, GuestError
 from .guest import Guest
-from .kbuild import BuiltKernel
 from .ktap import FAIL, SKIP, XFAIL, parse
 from .proc import run_logged
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check
-from .source import KernelTree, tree_file
 
 SELFTEST = "tools/testing/selftests/mm/pt_reclaim.c"
 GUEST_PATH = "/tmp/pt_reclaim"

@@ -6,14 +6,14 @@ from pathlib import Path
 from . import proc
 from .arches import Arch
 from .boot import booted
+from .build.kbuild import build
+from .build.series import EMPTY, Series, apply, load_series
+from .build.source import debian_source, local_source, scratch_copy
 from .image import build_image
 from .job import DEFAULT_SERIES, fragments_for
-from .kbuild import build
 from .progress import say, step
 from .results import RunDir
-from .series import EMPTY, Series, apply, load_series
 from .shell import connect_hint, interactive, write_client_key
-from .source import debian_source, local_source, scratch_copy
 
 SSH_TIMEOUT = 120.0
 

@@ -25,35 +25,28 @@ from typing import Any
 from . import console, proc
 from .arches import Arch
 from .boot import booted
+from .build.kbuild import BuiltKernel, build
+from .build.kconfig import compiler_text
+from .build.peer_build import PeerBuild
+from .build.source import KernelTree
 from .catalog import Workload
 from .errors import HOST, GuestError
 from .guest import Guest
 from .image import GuestImage, build_image
-from .kbuild import BuiltKernel, build
-from .kconfig import compiler_text
 from .modes import Expectation, Mode
 from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .parsers import cpu_list_count
 from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
-from .peer_build import PeerBuild
 from .peer_plan import PeerPlan
 from .progress import say, step
 from .reproducer import BUILD_RECORD, add_build
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, error_check
 from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
-from .source import KernelTree
 from .stages import Stage, StageContext, Stop, run_stages, skipped
 from .vm import VM
-from .workload_runner import (
-    NO_MODES,
-    case_name,
-    has_modes,
-    read_knobs,
-    run_workload,
-    setup_mode,
-)
+from .workload_runner import NO_MODES, case_name, has_modes, read_knobs, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0
 CPU_ONLINE = "/sys/devices/system/cpu/online"

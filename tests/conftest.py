@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from gitrepo import make_tree
 
-from harness.source import KernelTree
+from harness.build.source import KernelTree
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import debian
+from harness.build import debian
 
 SHOW = """Package: busybox-static
 Version: 1:1.35.0-4+b1

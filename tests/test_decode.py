@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import console
-from harness.source import debian_source
+from harness.build.source import debian_source
 
 pytestmark = pytest.mark.e2e
 

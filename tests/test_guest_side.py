@@ -21,12 +21,12 @@ from invoke.runners import Result
 
 from harness import boot, cpio, guest, image, session, shell
 from harness.arches import get_arch
+from harness.build.kbuild import BuiltKernel
+from harness.build.series import EMPTY
+from harness.build.source import KernelTree
 from harness.errors import GuestError, StageFailed
 from harness.guest import Guest
-from harness.kbuild import BuiltKernel
 from harness.keys import RunKeys
-from harness.series import EMPTY
-from harness.source import KernelTree
 
 ARCH = get_arch("x86_64")
 

@@ -16,6 +16,9 @@ import pytest
 from gitrepo import git
 from test_series_apply import make_patch
 
+from harness.build.kconfig import compiler_text
+from harness.build.series import load_series
+from harness.build.source import BASE_BRANCH, KernelTree
 from harness.cache import file_digest
 from harness.cli import main
 from harness.errors import BadInput
@@ -28,13 +31,10 @@ from harness.kcidb import (
     source_of,
     to_kcidb,
 )
-from harness.kconfig import compiler_text
 from harness.plan import merge
 from harness.report_data import RunData, load_run
 from harness.reports import render_all
 from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
-from harness.series import load_series
-from harness.source import BASE_BRANCH, KernelTree
 from harness.suite_runner import _CheckTimer, save
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from harness import cli
+from harness.build.series import EMPTY, Series
 from harness.job import RunOptions, kernel_kind
 from harness.modes import BASE, PATCHED
-from harness.series import EMPTY, Series
 
 
 def test_the_series_input_decides() -> None:
@@ -23,7 +23,7 @@ def test_the_series_input_decides() -> None:
 
 
 def test_no_grep_of_the_tree() -> None:
-    import harness.source as source
+    import harness.build.source as source
     assert not hasattr(source, "carries_series")
 
 

@@ -20,12 +20,12 @@ from junitparser import Failure, JUnitXml
 
 from harness import job, nightly
 from harness.arches import ARM64, X86_64
+from harness.build.series import load_series
+from harness.build.source import BASE_BRANCH, KernelTree
 from harness.errors import EXIT_CHECKS_FAILED
 from harness.job import RunOptions, begin
 from harness.report_text import MAX_COLUMNS
 from harness.results import load_suites
-from harness.series import load_series
-from harness.source import BASE_BRANCH, KernelTree
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS = ["01-mm-rename-a", "02-mm-rename-b", "03-mm-add-an-arm64-only-counter",

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from harness.arches import ARM64, X86_64
+from harness.build.peer_build import make_argv
 from harness.errors import BadInput
 from harness.peer import guest_device
-from harness.peer_build import make_argv
 from harness.peer_plan import load_peer
 
 

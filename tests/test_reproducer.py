@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from harness import kbuild, kconfig, reproducer, vm
+from harness import reproducer, vm
 from harness.arches import ARM64, X86_64
+from harness.build import kbuild, kconfig
+from harness.build.source import KernelTree
 from harness.reproducer import BUILD_RECORD, COMMANDS, REPRODUCER, Command
-from harness.source import KernelTree
 
 
 def user_tree(root: Path) -> KernelTree:

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 from harness.arches import get_arch
+from harness.build.kbuild import BuiltKernel
+from harness.build.peer_build import PeerBuild
+from harness.build.source import KernelTree
 from harness.catalog import Workload
 from harness.errors import (
     EXIT_CHECKS_FAILED,
@@ -27,17 +30,14 @@ from harness.errors import (
 )
 from harness.guest import CommandResult
 from harness.image import GuestImage
-from harness.kbuild import BuiltKernel
 from harness.modes import Mode
 from harness.neighbours import NeighbourPlan
 from harness.overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan
 from harness.peer import PreparedPeer, check_names
-from harness.peer_build import PeerBuild
 from harness.peer_plan import PeerEnvironment, PeerPlan, PeerProgram
 from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, load_suite
 from harness.results import run_exit_status as exit_of
 from harness.selftest import CHECK_NAME as SELFTEST
-from harness.source import KernelTree
 from harness.suite_runner import Collaborators, SuitePlan, run_suite
 from harness.workload_runner import NO_MODES, case_name
 

@@ -10,11 +10,11 @@ warnings in the base kernel's, which are not the series' business.
 import re
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .errors import TEST, HarnessError
+from .. import proc
+from ..arches import Arch
+from ..errors import TEST, HarnessError
+from ..results import ERROR, FAILED, PASSED, Check, error_check
 from .kbuild import kbuild_command
-from .results import ERROR, FAILED, PASSED, Check, error_check
 from .source import KernelTree
 
 W1_TIMEOUT = 1800.0

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arches import Arch
-from .errors import TEST, BadInput, CodeFailed
-from .proc import run_logged
+from ..arches import Arch
+from ..errors import TEST, BadInput, CodeFailed
+from ..proc import run_logged
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")

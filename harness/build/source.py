@@ -11,12 +11,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .cache import cache_root, key_of, locked, publishing
+from .. import proc
+from ..cache import cache_root, key_of, locked, publishing
+from ..errors import BadInput, HarnessError
+from ..proc import run_capture, run_logged
+from ..progress import step
 from .debian import AptRepo, extract_deb, host_debian_arch
-from .errors import BadInput, HarnessError
-from .proc import run_capture, run_logged
-from .progress import step
 
 DEFAULT_PACKAGE = "linux-source-7.3"
 DEFAULT_SUITE = "trixie-backports"

@@ -10,13 +10,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arches import Arch
-from .cache import cache_root, file_digest, key_of, locked
-from .errors import TEST, HarnessError
+from ..arches import Arch
+from ..cache import cache_root, file_digest, key_of, locked
+from ..errors import TEST, HarnessError
+from ..proc import require, run_capture, run_logged
+from ..progress import say, step
+from ..reproducer import BUILD_RECORD, Command, env_delta, save_build
 from .kconfig import config_commands, configure, make_env
-from .proc import require, run_capture, run_logged
-from .progress import say, step
-from .reproducer import BUILD_RECORD, Command, env_delta, save_build
 from .source import GIT_ID, KernelTree, tree_lock, worktree_fingerprint
 
 STAMP = ".pt-harness-built"

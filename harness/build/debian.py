@@ -8,8 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from .cache import atomic_write, cache_root, locked
-from .proc import require, run_capture, run_logged
+from ..cache import atomic_write, cache_root, locked
+from ..proc import require, run_capture, run_logged
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

@@ -8,11 +8,11 @@ compiler version.
 
 from pathlib import Path
 
-from . import REPO_ROOT
-from .arches import Arch
-from .cache import cache_root, file_digest, key_of, locked, publishing
-from .proc import require, run_capture, run_logged
-from .progress import step
+from .. import REPO_ROOT
+from ..arches import Arch
+from ..cache import cache_root, file_digest, key_of, locked, publishing
+from ..proc import require, run_capture, run_logged
+from ..progress import step
 
 WORKLOADS_DIR = REPO_ROOT / "workloads"
 TOOLS_DIR = REPO_ROOT / "guest-images" / "tools"

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .cache import cache_root, key_of, locked, publishing
-from .errors import BadInput, CodeFailed, StageFailed
-from .proc import run_capture
+from .. import proc
+from ..cache import cache_root, key_of, locked, publishing
+from ..errors import BadInput, CodeFailed, StageFailed
+from ..proc import run_capture
 from .source import BASE_BRANCH, GIT_ID, KernelTree, tree_lock
 
 # One git command on a kernel tree (am, checkout, mailsplit): minutes at

@@ -12,13 +12,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .cache import cache_root, key_of, locked, publishing
-from .errors import HarnessError, StageFailed
+from .. import proc
+from ..arches import Arch
+from ..cache import cache_root, key_of, locked, publishing
+from ..errors import HarnessError, StageFailed
+from ..proc import run_logged, tail
+from ..selftest import ARCHIVED, selftests_tree, sources_id
 from .kbuild import BuiltKernel
-from .proc import run_logged, tail
-from .selftest import ARCHIVED, selftests_tree, sources_id
 from .source import KernelTree
 
 MM_DIR = "tools/testing/selftests/mm"
