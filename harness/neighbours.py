@@ -17,7 +17,7 @@ from .alternate import MODES, Spread, benchmark_modes, paired_ratios, scanner_kn
 from .bench_records import NO_COUNTER, BadRecords, BenchRun, bench_run
 from .catalog import Workload
 from .errors import GuestError
-from .guest import Guest
+from .guest.guest import Guest
 from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check

@@ -26,11 +26,11 @@ from . import schema
 from .alternate import benchmark_modes, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
 from .errors import BadInput, GuestError
-from .guest import Guest
+from .guest.guest import Guest
+from .guest.vm import ICOUNT
 from .modes import DATA, Mode
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, Check
-from .vm import ICOUNT
 
 ICOUNT_CLOCK, WALL_CLOCK = "icount", "wall"
 CLOCKS = {

@@ -21,7 +21,7 @@ from .build.kbuild import BuiltKernel
 from .build.peer_build import PeerBuild, build_peer
 from .build.source import KernelTree
 from .errors import GuestError, HarnessError
-from .guest import Guest
+from .guest.guest import Guest
 from .peer_plan import PeerMode, PeerPlan, PeerProgram
 from .peer_verdict import (
     CHECK_PREFIX,

@@ -23,7 +23,6 @@ from typing import Any
 
 from . import REPO_ROOT
 from .arches import DEFAULT_ARCHES, Arch
-from .boot import ICOUNT_CPUS
 from .build.kbuild import build_commands
 from .build.series import EMPTY, Series
 from .build.source import (
@@ -35,6 +34,9 @@ from .build.source import (
 )
 from .cache import cache_root
 from .errors import BadInput
+from .guest.boot import ICOUNT_CPUS
+from .guest.vm import VMSpec, qemu_argv
+from .guest.vm import _boot_id as boot_id
 from .job import (
     CONFIGS,
     DEFAULT_SERIES,
@@ -53,8 +55,6 @@ from .peer import check_names
 from .results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
 from .selftest import SELFTEST
 from .suite_runner import SuitePlan
-from .vm import VMSpec, qemu_argv
-from .vm import _boot_id as boot_id
 
 CONFIG_SETS = {"default": (), "debug": (CONFIGS / "debug.config",)}
 # The kernel of a per-patch cell: the series walked patch by patch (with

@@ -7,13 +7,14 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import console, proc
+from . import proc
 from .arches import Arch
 from .build.kbuild import BuiltKernel
 from .build.source import KernelTree, tree_file
 from .cache import cache_root, file_digest, key_of, locked, publishing
 from .errors import TEST, GuestError
-from .guest import Guest
+from .guest import console
+from .guest.guest import Guest
 from .ktap import FAIL, SKIP, XFAIL, parse
 from .proc import run_logged
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check

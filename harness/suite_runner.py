@@ -22,17 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import console, proc
+from . import proc
 from .arches import Arch
-from .boot import booted
 from .build.kbuild import BuiltKernel, build
 from .build.kconfig import compiler_text
 from .build.peer_build import PeerBuild
 from .build.source import KernelTree
 from .catalog import Workload
 from .errors import HOST, GuestError
-from .guest import Guest
-from .image import GuestImage, build_image
+from .guest import console
+from .guest.boot import booted
+from .guest.guest import Guest
+from .guest.image import GuestImage, build_image
+from .guest.vm import VM
 from .modes import Expectation, Mode
 from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
@@ -45,7 +47,6 @@ from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, error
 from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
 from .stages import Stage, StageContext, Stop, run_stages, skipped
-from .vm import VM
 from .workload_runner import NO_MODES, case_name, has_modes, read_knobs, run_workload, setup_mode
 
 SSH_TIMEOUT = 120.0

@@ -10,10 +10,11 @@ import json
 import shlex
 from pathlib import Path
 
-from . import console, figures
+from . import figures
 from .catalog import GUEST_BIN, Workload
 from .errors import GuestError
-from .guest import Guest
+from .guest import console
+from .guest.guest import Guest
 from .modes import Expectation, Mode, judge, pagetables_noise_kb
 from .parsers import parse_records
 from .results import ERROR, FAILED, PASSED, SKIPPED, Check

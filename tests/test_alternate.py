@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from harness.catalog import load_catalog
-from harness.guest import CommandResult
+from harness.guest.guest import CommandResult
 from harness.neighbours import load_neighbours, run_neighbour
 from harness.results import ERROR, FAILED
 from harness.workload_runner import SYSFS_MODE

@@ -5,7 +5,7 @@ import pytest
 
 from harness.arches import ARCHES, Arch, get_arch
 from harness.errors import BadInput, GuestError, ToolMissing
-from harness.vm import VMSpec, kernel_cmdline, qemu_argv
+from harness.guest.vm import VMSpec, kernel_cmdline, qemu_argv
 
 
 def spec(name: str, drives: tuple[Path, ...] = (), icount: bool = False) -> VMSpec:
@@ -80,7 +80,7 @@ def test_tools_missing_name_the_arch_records_packages(monkeypatch: pytest.Monkey
     from harness.build.guest_programs import build_workloads
     from harness.build.kbuild import build
     from harness.build.source import KernelTree
-    from harness.vm import VM
+    from harness.guest.vm import VM
     monkeypatch.setenv("PATH", str(tmp_path))
     odd = _odd_arch()
     with pytest.raises(ToolMissing, match="odd-linux-gnu-gcc not found; install the Debian "
@@ -104,7 +104,7 @@ def test_bootstrap_installs_every_arch_package() -> None:
 
 def test_kvm_probe_is_the_boot_command_line_without_initrd_and_network(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from harness import vm
+    from harness.guest import vm
     seen: list[list[str]] = []
 
     class Done:

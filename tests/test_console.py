@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from harness import console
+from harness.guest import console
 
 
 def test_clean_log_has_no_splat(golden: Path) -> None:

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import cpio
 from harness.build.series import failed_patch_detail, load_series
 from harness.errors import BadInput
+from harness.guest import cpio
 
 
 def test_cpio_is_read_by_gnu_cpio(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_git_am_failure_detail() -> None:
 
 def test_run_initrd_pads_to_four_bytes(tmp_path: Path) -> None:
     from harness.arches import X86_64
-    from harness.image import GuestImage, write_run_initrd
+    from harness.guest.image import GuestImage, write_run_initrd
     for extra in range(4):
         base = tmp_path / f"base{extra}.cpio"
         base.write_bytes(b"070701" + b"x" * (5 + extra))

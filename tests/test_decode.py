@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import console
 from harness.build.source import debian_source
+from harness.guest import console
 
 pytestmark = pytest.mark.e2e
 

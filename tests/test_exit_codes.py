@@ -24,7 +24,7 @@ from harness.errors import (
     ToolMissing,
     exit_status,
 )
-from harness.keys import make_keys
+from harness.guest.keys import make_keys
 from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite, run_exit_status
 
 

@@ -19,14 +19,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
-from harness import boot, cpio, guest, image, session, shell
+from harness import session
 from harness.arches import get_arch
 from harness.build.kbuild import BuiltKernel
 from harness.build.series import EMPTY
 from harness.build.source import KernelTree
 from harness.errors import GuestError, StageFailed
-from harness.guest import Guest
-from harness.keys import RunKeys
+from harness.guest import boot, cpio, guest, image, terminal
+from harness.guest.guest import Guest
+from harness.guest.keys import RunKeys
 
 ARCH = get_arch("x86_64")
 
@@ -452,10 +453,10 @@ def test_pick_series(tmp_path: Path) -> None:
 
 def test_client_key_file_and_hint(tmp_path: Path) -> None:
     g = type("G", (), {"keys": fake_keys()})()
-    path = shell.write_client_key(g, tmp_path)  # type: ignore[arg-type]
+    path = terminal.write_client_key(g, tmp_path)  # type: ignore[arg-type]
     assert path.read_text().startswith("-----BEGIN OPENSSH")
     assert os.stat(path).st_mode & 0o777 == 0o600
-    hint = shell.connect_hint(2200, path)
+    hint = terminal.connect_hint(2200, path)
     assert hint.startswith(f"ssh -i {path} -p 2200 ") and hint.endswith("root@127.0.0.1")
 
 
@@ -497,8 +498,8 @@ def test_interactive_relays_both_ways(tmp_path: Path, monkeypatch: pytest.Monkey
                                                       lambda self: transport})()})()
     stdin_r, stdin_w = os.pipe()
     out_path = tmp_path / "terminal"
-    monkeypatch.setattr(shell.sys, "stdin", os.fdopen(stdin_r, "rb"))
-    monkeypatch.setattr(shell.sys, "stdout", open(out_path, "wb"))
+    monkeypatch.setattr(terminal.sys, "stdin", os.fdopen(stdin_r, "rb"))
+    monkeypatch.setattr(terminal.sys, "stdout", open(out_path, "wb"))
 
     def the_guest() -> None:          # echoes what it gets, then prints and hangs up
         got = b""
@@ -510,8 +511,8 @@ def test_interactive_relays_both_ways(tmp_path: Path, monkeypatch: pytest.Monkey
     t.start()
     os.write(stdin_w, b"exit\n")
     os.close(stdin_w)
-    assert shell.interactive(g) == 3  # type: ignore[arg-type]
+    assert terminal.interactive(g) == 3  # type: ignore[arg-type]
     t.join(5)
-    shell.sys.stdout.close()
+    terminal.sys.stdout.close()
     assert out_path.read_bytes() == b"you said: exit\n"
     assert chan.pty is not None and chan.pty[0]

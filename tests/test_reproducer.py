@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from harness import reproducer, vm
+from harness import reproducer
 from harness.arches import ARM64, X86_64
 from harness.build import kbuild, kconfig
 from harness.build.source import KernelTree
+from harness.guest import vm
 from harness.reproducer import BUILD_RECORD, COMMANDS, REPRODUCER, Command
 
 
@@ -210,8 +211,8 @@ def test_booted_records_its_qemu_command_line(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from harness import boot
-    from harness.image import GuestImage
+    from harness.guest import boot
+    from harness.guest.image import GuestImage
 
     class FakeVM:
         def __init__(self, spec: vm.VMSpec, accel: str) -> None:

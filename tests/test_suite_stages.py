@@ -28,8 +28,8 @@ from harness.errors import (
     StageFailed,
     ToolMissing,
 )
-from harness.guest import CommandResult
-from harness.image import GuestImage
+from harness.guest.guest import CommandResult
+from harness.guest.image import GuestImage
 from harness.modes import Mode
 from harness.neighbours import NeighbourPlan
 from harness.overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from .arches import Arch
-from .cache import atomic_write, cache_root
-from .errors import GuestError
-from .proc import kill, require, spawn
-from .progress import say
+from ..arches import Arch
+from ..cache import atomic_write, cache_root
+from ..errors import GuestError
+from ..proc import kill, require, spawn
+from ..progress import say
 
 GUEST_PORT = 22
 ICOUNT = "shift=0,sleep=off"

@@ -15,8 +15,8 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import proc
-from .proc import require
+from .. import proc
+from ..proc import require
 
 KEYGEN_TIMEOUT = 60.0
 

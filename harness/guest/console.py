@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .errors import HarnessError
+from .. import proc
+from ..errors import HarnessError
 
 # What the kernel prints when something went wrong. Order matters only for
 # the kind reported when one line matches several.

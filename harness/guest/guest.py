@@ -14,9 +14,9 @@ import paramiko
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut
 
-from .errors import GuestError
+from ..errors import GuestError
+from ..proc import check_interrupted
 from .keys import RunKeys
-from .proc import check_interrupted
 from .vm import VM
 
 # While the guest boots, the forwarded port accepts and resets connections;

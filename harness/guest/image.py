@@ -11,14 +11,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import REPO_ROOT, cpio
-from .arches import Arch
-from .build.debian import AptRepo, extract_deb
-from .build.guest_programs import build_workloads
-from .cache import cache_root, file_digest, key_of, locked, publishing
-from .errors import StageFailed
-from .proc import run_capture
-from .progress import step
+from .. import REPO_ROOT
+from ..arches import Arch
+from ..build.debian import AptRepo, extract_deb
+from ..build.guest_programs import build_workloads
+from ..cache import cache_root, file_digest, key_of, locked, publishing
+from ..errors import StageFailed
+from ..proc import run_capture
+from ..progress import step
+from . import cpio
 
 GUEST_DIR = REPO_ROOT / "guest-images"
 GUEST_SUITE = "bookworm"

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .build.kbuild import BuiltKernel
+from ..build.kbuild import BuiltKernel
+from ..reproducer import add_boot
 from .guest import Guest
 from .image import GuestImage, run_overlay, write_run_initrd
 from .keys import make_keys
-from .reproducer import add_boot
 from .vm import VM, VMSpec, choose_accel
 
 # One vCPU under icount. QEMU then runs every vCPU in one host thread, in
