@@ -22,18 +22,18 @@ from .arches import Arch
 from .build.series import EMPTY, Series, apply, load_range, load_series, rev_parse
 from .build.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
 from .cache import file_digest
-from .catalog import Workload, idle_workloads
 from .errors import BadInput, HarnessError
-from .fanout import run_all, save_lock
 from .junit import write_junit
-from .modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
-from .neighbours import benchmark_names, load_neighbours
-from .overhead import load_overhead
-from .peer_plan import load_peer
 from .progress import say
 from .reports import render_all, screenshot
 from .results import RunDir, Suite, error_check, load_suites, run_exit_status
-from .suite_runner import SuitePlan, run_suite
+from .suite.catalog import Workload, idle_workloads
+from .suite.fanout import run_all, save_lock
+from .suite.modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
+from .suite.neighbours import benchmark_names, load_neighbours
+from .suite.overhead import load_overhead
+from .suite.peer_plan import load_peer
+from .suite.suite_runner import SuitePlan, run_suite
 
 CONFIGS = REPO_ROOT / "kernel-patches" / "configs"
 DEFAULT_SERIES = REPO_ROOT / "kernel-patches" / "pt-reclaim"

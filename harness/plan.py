@@ -49,12 +49,12 @@ from .job import (
     suite_plan,
     validate,
 )
-from .modes import load_expectations
-from .overhead import ICOUNT_CLOCK
-from .peer import check_names
 from .results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
-from .selftest import SELFTEST
-from .suite_runner import SuitePlan
+from .suite.modes import load_expectations
+from .suite.overhead import ICOUNT_CLOCK
+from .suite.peer import check_names
+from .suite.selftest import SELFTEST
+from .suite.suite_runner import SuitePlan
 
 CONFIG_SETS = {"default": (), "debug": (CONFIGS / "debug.config",)}
 # The kernel of a per-patch cell: the series walked patch by patch (with

@@ -6,11 +6,11 @@ import re
 import shlex
 from pathlib import Path
 
-from harness.catalog import load_catalog
 from harness.guest.guest import CommandResult
-from harness.neighbours import load_neighbours, run_neighbour
 from harness.results import ERROR, FAILED
-from harness.workload_runner import SYSFS_MODE
+from harness.suite.catalog import load_catalog
+from harness.suite.neighbours import load_neighbours, run_neighbour
+from harness.suite.workload_runner import SYSFS_MODE
 
 
 class FakeGuest:
@@ -102,10 +102,10 @@ def test_overhead_sets_the_modes_of_modes_toml(tmp_path: Path) -> None:
     takes them from modes.toml and sets them as setup_mode does."""
     from dataclasses import replace
 
-    from harness.alternate import benchmark_modes
-    from harness.modes import load_modes
-    from harness.overhead import CLOCKSOURCE, load_overhead, run_overhead
-    from harness.workload_runner import sysfs_command
+    from harness.suite.alternate import benchmark_modes
+    from harness.suite.modes import load_modes
+    from harness.suite.overhead import CLOCKSOURCE, load_overhead, run_overhead
+    from harness.suite.workload_runner import sysfs_command
 
     plan = replace(load_overhead()[0], rounds=2)
     assert plan.modes == (load_modes()["never"], load_modes()["always"])

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness import arches, cli, job, progress
-from harness.catalog import load_catalog
-from harness.modes import Mode, load_modes
+from harness.suite.catalog import load_catalog
+from harness.suite.modes import Mode, load_modes
 
 
 def test_progress_lines_carry_elapsed_time(capsys: pytest.CaptureFixture[str],

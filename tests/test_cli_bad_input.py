@@ -67,8 +67,8 @@ def test_series_patch_missing_named(tmp_path: Path) -> None:
 
 
 def test_bad_data_file_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import modes
     from harness.errors import BadInput
+    from harness.suite import modes
     bad = tmp_path / "expectations.toml"
     bad.write_text("[[expect]\n")
     with pytest.raises(BadInput, match="expectations.toml"):

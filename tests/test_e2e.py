@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml, Properties, TestCase
 
-from harness.findings import expected_failures, load_findings
-from harness.modes import pagetables_noise_kb
-from harness.peer_plan import load_peer
+from harness.suite.findings import expected_failures, load_findings
+from harness.suite.modes import pagetables_noise_kb
+from harness.suite.peer_plan import load_peer
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent

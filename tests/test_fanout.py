@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import fanout, proc
+from harness import proc
+from harness.suite import fanout
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput
-from harness.findings import expected_failures, load_findings
+from harness.suite.findings import expected_failures, load_findings
 
 
 def test_project_findings_load() -> None:

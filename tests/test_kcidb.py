@@ -35,7 +35,7 @@ from harness.plan import merge
 from harness.report_data import RunData, load_run
 from harness.reports import render_all
 from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
-from harness.suite_runner import _CheckTimer, save
+from harness.suite.suite_runner import _CheckTimer, save
 
 GOLDEN = Path(__file__).parent / "golden"
 # Every saved run directory: each must give a valid document.

@@ -8,7 +8,7 @@ import pytest
 from harness import cli
 from harness.build.series import EMPTY, Series
 from harness.job import RunOptions, kernel_kind
-from harness.modes import BASE, PATCHED
+from harness.suite.modes import BASE, PATCHED
 
 
 def test_the_series_input_decides() -> None:

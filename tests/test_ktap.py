@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from harness.ktap import FAIL, PASS, SKIP, parse
+from harness.suite.ktap import FAIL, PASS, SKIP, parse
 
 
 def test_golden_selftest_output(golden: Path) -> None:

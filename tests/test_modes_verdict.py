@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import Workload, load_catalog, select
 from harness.errors import BadInput
-from harness.modes import Expectation, load_expectations, load_modes, modes_for
-from harness.parsers import parse_records
 from harness.results import FAILED, PASSED, SKIPPED
-from harness.workload_runner import guest_command, verdict
+from harness.suite.catalog import Workload, load_catalog, select
+from harness.suite.modes import Expectation, load_expectations, load_modes, modes_for
+from harness.suite.parsers import parse_records
+from harness.suite.workload_runner import guest_command, verdict
 
 W = Workload("dontneed-small", "", ("sparse", "--free", "small"), 60.0, True, reclaim=True)
 CORRECTNESS = Workload("fork-cow", "", ("fork-cow",), 60.0, True)
@@ -105,7 +105,7 @@ def test_records_from_real_sampler_format() -> None:
 
 
 def test_counter_deltas_from_samples() -> None:
-    from harness.workload_runner import counter_deltas
+    from harness.suite.workload_runner import counter_deltas
     samples = [{"t_ms": 0, "scanned": 10, "freed": 4}, {"t_ms": 20, "scanned": 11, "freed": 4},
                {"t_ms": 40, "scanned": 2070, "freed": 2052}]
     assert counter_deltas(samples) == {"vmstat_pt_reclaim_scanned": "2060",
@@ -118,8 +118,8 @@ def test_mode_knobs_from_data_and_cli_overrides() -> None:
     """setup_mode writes the mode's knobs from modes.toml; --knob wins."""
     from types import SimpleNamespace
 
-    from harness.modes import load_modes
-    from harness.workload_runner import setup_mode
+    from harness.suite.modes import load_modes
+    from harness.suite.workload_runner import setup_mode
 
     class RecordingGuest:
         def __init__(self) -> None:
@@ -142,9 +142,9 @@ def test_mode_knobs_from_data_and_cli_overrides() -> None:
 def test_pagetables_plausibility_only_above_the_noise() -> None:
     from dataclasses import replace
 
-    from harness import figures
-    from harness.modes import pagetables_noise_kb
-    from harness.workload_runner import plausibility
+    from harness.suite import figures
+    from harness.suite.modes import pagetables_noise_kb
+    from harness.suite.workload_runner import plausibility
     noise = pagetables_noise_kb()
     assert noise == 1024                      # data/expectations.toml [plausibility]
     small = figures.Figures(600, 560, 560, 560, 36, 164, 104, 100, 32, 16, 16, 16, 1.0, 900.0,

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.bench_records import NO_COUNTER, BenchRun
-from harness.catalog import load_catalog
 from harness.errors import BadInput
-from harness.neighbours import (
+from harness.results import ERROR, FAILED, PASSED
+from harness.suite.bench_records import NO_COUNTER, BenchRun
+from harness.suite.catalog import load_catalog
+from harness.suite.neighbours import (
     NeighbourPlan,
     Rounds,
     benchmark_names,
     judge,
     load_neighbours,
 )
-from harness.results import ERROR, FAILED, PASSED
 
 
 def plans() -> dict[str, NeighbourPlan]:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput
-from harness.overhead import (
+from harness.reports import render_all
+from harness.results import ERROR, FAILED, PASSED
+from harness.suite.overhead import (
     ICOUNT_CLOCK,
     WALL_CLOCK,
     OverheadFigures,
@@ -15,12 +17,10 @@ from harness.overhead import (
     load_overhead,
     ns_per_fault,
 )
-from harness.reports import render_all
-from harness.results import ERROR, FAILED, PASSED
 
 GOLDEN = Path(__file__).parent / "golden"
 # Real runs of the icount benchmark at the default pace (v1 series, x86_64,
-# run 20261201-215035-ae9f, harness.suite_runner._icount_boot on the cached
+# run 20261201-215035-ae9f, harness.suite.suite_runner._icount_boot on the cached
 # kernel), trimmed to what the parser reads; the file's "source" says so.
 ICOUNT_RUNS = GOLDEN / "overhead-icount-x86_64.json"
 

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from harness import figures
-from harness.parsers import parse_meminfo, parse_records, parse_status, parse_vmstat
+from harness.suite import figures
+from harness.suite.parsers import parse_meminfo, parse_records, parse_status, parse_vmstat
 
 
 def test_meminfo_pagetables(golden: Path) -> None:
@@ -59,7 +59,7 @@ def test_figures_missing_phase_is_named() -> None:
 
 
 def test_cpu_list_count() -> None:
-    from harness.parsers import cpu_list_count
+    from harness.suite.parsers import cpu_list_count
 
     # As the kernel prints CPU lists (lib/bitmap-str.c): ranges and commas.
     assert cpu_list_count("0-1\n") == 2
@@ -71,8 +71,8 @@ def test_cpu_list_count() -> None:
 
 
 def test_cpu_figures_of_a_racing_workload() -> None:
-    from harness.parsers import parse_records
-    from harness.workload_runner import cpu_figures
+    from harness.suite.parsers import parse_records
+    from harness.suite.workload_runner import cpu_figures
 
     # race-refill's emptied record, run on this project's 2-core host
     # (`race-refill --threads 4 --seconds 1 --size-mb 64`, no series).

@@ -7,8 +7,8 @@ import pytest
 from harness.arches import ARM64, X86_64
 from harness.build.peer_build import make_argv
 from harness.errors import BadInput
-from harness.peer import guest_device
-from harness.peer_plan import load_peer
+from harness.suite.peer import guest_device
+from harness.suite.peer_plan import load_peer
 
 
 def test_sizes() -> None:
@@ -95,7 +95,7 @@ def test_swap_disk_device_follows_drive_order() -> None:
 def test_the_two_modes_are_modes_toml_s(tmp_path: Path) -> None:
     """peer.toml gives the two modes knobs only; which sysfs value each is
     comes from modes.toml, as for every mode user."""
-    from harness.modes import load_modes
+    from harness.suite.modes import load_modes
     plan = load_peer("full")
     assert plan is not None
     assert [(m.name, m.sysfs) for m in plan.modes] == [

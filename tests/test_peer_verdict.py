@@ -4,9 +4,9 @@
 import re
 from pathlib import Path
 
-from harness.ktap import parse
-from harness.peer_verdict import FAIL, OK, SKIP, ModeRun, judge_program, outcomes, whole
 from harness.results import ERROR, FAILED, PASSED, SKIPPED
+from harness.suite.ktap import parse
+from harness.suite.peer_verdict import FAIL, OK, SKIP, ModeRun, judge_program, outcomes, whole
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "peer"
 

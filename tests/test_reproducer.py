@@ -181,9 +181,9 @@ def test_a_suite_directory_gets_the_build_commands(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """run_suite copies the build's record, built or failed (fakes for the
     builder and the imager; nothing boots: the image stage fails)."""
-    from harness import suite_runner
     from harness.errors import StageFailed
     from harness.results import RunDir, Suite
+    from harness.suite import suite_runner
 
     kernel, _ = fake_build(tmp_path, monkeypatch, X86_64)
     tree = KernelTree(tmp_path / "linux", "v", "k", scratch=False)

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.catalog import idle_workloads, load_catalog
-from harness.figures import Figures
-from harness.modes import Expectation, judge, load_expectations, load_modes
-from harness.workload_runner import parse_knobs, setup_mode
+from harness.suite.catalog import idle_workloads, load_catalog
+from harness.suite.figures import Figures
+from harness.suite.modes import Expectation, judge, load_expectations, load_modes
+from harness.suite.workload_runner import parse_knobs, setup_mode
 
 MODES = load_modes()
 CATALOG = load_catalog()

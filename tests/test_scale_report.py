@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml, Properties
 
-from harness import figures
-from harness.catalog import load_catalog
-from harness.modes import load_expectations, load_modes
-from harness.parsers import parse_records
 from harness.report_data import load_run
 from harness.report_text import MAX_COLUMNS
 from harness.reports import render_all
 from harness.results import FAILED, PASSED
 from harness.scale_report import published_line, scale_rows, summary_lines
-from harness.workload_runner import verdict
+from harness.suite import figures
+from harness.suite.catalog import load_catalog
+from harness.suite.modes import load_expectations, load_modes
+from harness.suite.parsers import parse_records
+from harness.suite.workload_runner import verdict
 
 RUN = Path(__file__).parent / "golden" / "run-scale"
 SUITE = RUN / "pt-reclaim-x86_64"

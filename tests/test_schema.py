@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from harness import schema
-from harness.catalog import load_catalog
 from harness.compare import load_thresholds
 from harness.errors import EXIT_HARNESS_ERROR, BadInput
-from harness.findings import load_findings
-from harness.modes import load_expectations, load_modes
-from harness.neighbours import load_neighbours
-from harness.overhead import load_overhead
-from harness.peer_plan import load_peer
+from harness.suite.catalog import load_catalog
+from harness.suite.findings import load_findings
+from harness.suite.modes import load_expectations, load_modes
+from harness.suite.neighbours import load_neighbours
+from harness.suite.overhead import load_overhead
+from harness.suite.peer_plan import load_peer
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "harness" / "data"
@@ -174,7 +174,7 @@ def test_knob_names_and_mode_colours_are_data(tmp_path: Path) -> None:
     import argparse
 
     from harness.cli import _knob
-    from harness.modes import knob_names
+    from harness.suite.modes import knob_names
     from harness.svgchart import Line, line_chart, mode_styles
     assert knob_names() == ("scan_delay_ms", "scan_tables")
     # --knob's type (cli._knob) checks against the names of knobs.toml.

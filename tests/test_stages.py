@@ -1,4 +1,4 @@
-"""The stage loop (harness/stages.py) on its own: needs, skips, what is
+"""The stage loop (harness/suite/stages.py) on its own: needs, skips, what is
 closed when, and what it refuses to run."""
 
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import HOST, TEST, CodeFailed
 from harness.results import ERROR, PASSED, SKIPPED, Check
-from harness.stages import Stage, StageContext, Stop, run_stages
+from harness.suite.stages import Stage, StageContext, Stop, run_stages
 
 
 class Log:

@@ -1,4 +1,4 @@
-"""The whole suite's logic (harness/suite_runner.py) with fake collaborators:
+"""The whole suite's logic (harness/suite/suite_runner.py) with fake collaborators:
 no kernel, no QEMU, no SSH. What a stage's failure does to the stages that
 need it, "guest is gone" mid-suite, an interrupt, and the exit status each
 cause gives (errors.py)."""
@@ -16,7 +16,6 @@ from harness.arches import get_arch
 from harness.build.kbuild import BuiltKernel
 from harness.build.peer_build import PeerBuild
 from harness.build.source import KernelTree
-from harness.catalog import Workload
 from harness.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_HARNESS_ERROR,
@@ -30,16 +29,17 @@ from harness.errors import (
 )
 from harness.guest.guest import CommandResult
 from harness.guest.image import GuestImage
-from harness.modes import Mode
-from harness.neighbours import NeighbourPlan
-from harness.overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan
-from harness.peer import PreparedPeer, check_names
-from harness.peer_plan import PeerEnvironment, PeerPlan, PeerProgram
 from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, load_suite
 from harness.results import run_exit_status as exit_of
-from harness.selftest import CHECK_NAME as SELFTEST
-from harness.suite_runner import Collaborators, SuitePlan, run_suite
-from harness.workload_runner import NO_MODES, case_name
+from harness.suite.catalog import Workload
+from harness.suite.modes import Mode
+from harness.suite.neighbours import NeighbourPlan
+from harness.suite.overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan
+from harness.suite.peer import PreparedPeer, check_names
+from harness.suite.peer_plan import PeerEnvironment, PeerPlan, PeerProgram
+from harness.suite.selftest import CHECK_NAME as SELFTEST
+from harness.suite.suite_runner import Collaborators, SuitePlan, run_suite
+from harness.suite.workload_runner import NO_MODES, case_name
 
 ARCH = get_arch("x86_64")
 NEVER = Mode("never", "patched", "no scanner", sysfs="never")

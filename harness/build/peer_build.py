@@ -17,7 +17,7 @@ from ..arches import Arch
 from ..cache import cache_root, key_of, locked, publishing
 from ..errors import HarnessError, StageFailed
 from ..proc import run_logged, tail
-from ..selftest import ARCHIVED, selftests_tree, sources_id
+from ..suite.selftest import ARCHIVED, selftests_tree, sources_id
 from .kbuild import BuiltKernel
 from .source import KernelTree
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from .. import schema
+from ..errors import GuestError
+from ..guest.guest import Guest
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .alternate import MODES, Spread, benchmark_modes, paired_ratios, scanner_knobs, set_mode
 from .bench_records import NO_COUNTER, BadRecords, BenchRun, bench_run
 from .catalog import Workload
-from .errors import GuestError
-from .guest.guest import Guest
 from .modes import DATA, Mode
 from .parsers import parse_records
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
 CHECK_PREFIX = "neighbour:"
 NEVER, ALWAYS = MODES

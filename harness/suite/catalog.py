@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
-from .errors import BadInput
+from .. import schema
+from ..errors import BadInput
 from .modes import Mode
 
 CATALOG = schema.DATA / "workloads.toml"

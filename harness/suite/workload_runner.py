@@ -10,14 +10,14 @@ import json
 import shlex
 from pathlib import Path
 
+from ..errors import GuestError
+from ..guest import console
+from ..guest.guest import Guest
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from . import figures
 from .catalog import GUEST_BIN, Workload
-from .errors import GuestError
-from .guest import console
-from .guest.guest import Guest
 from .modes import Expectation, Mode, judge, pagetables_noise_kb
 from .parsers import parse_records
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
 SAMPLE_INTERVAL_MS = 20
 SYSFS_MODE = "/sys/kernel/mm/pt_reclaim/enabled"

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .build.kbuild import BuiltKernel
-from .build.peer_build import PeerBuild, build_peer
-from .build.source import KernelTree
-from .errors import GuestError, HarnessError
-from .guest.guest import Guest
+from .. import proc
+from ..arches import Arch
+from ..build.kbuild import BuiltKernel
+from ..build.peer_build import PeerBuild, build_peer
+from ..build.source import KernelTree
+from ..errors import GuestError, HarnessError
+from ..guest.guest import Guest
+from ..results import ERROR, SKIPPED, Check
 from .peer_plan import PeerMode, PeerPlan, PeerProgram
 from .peer_verdict import (
     CHECK_PREFIX,
@@ -32,7 +33,6 @@ from .peer_verdict import (
     not_built,
     whole,
 )
-from .results import ERROR, SKIPPED, Check
 from .workload_runner import KNOB_DIR, NO_MODES, SYSFS_MODE, has_modes, sysfs_command
 
 GUEST_DIR = "/tmp/peer-mm"

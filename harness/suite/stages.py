@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .results import SKIPPED, Check, error_check
+from ..results import SKIPPED, Check, error_check
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ it): reported with its message, not failed. A case failing only under
 import re
 from dataclasses import dataclass, field
 
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .ktap import FAIL, SKIP, XFAIL, parse
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
 OK = "ok"          # a passed case, or an expected failure (XFAIL)
 CHECK_PREFIX = "peer:mm/"

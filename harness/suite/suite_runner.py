@@ -22,28 +22,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import proc
-from .arches import Arch
-from .build.kbuild import BuiltKernel, build
-from .build.kconfig import compiler_text
-from .build.peer_build import PeerBuild
-from .build.source import KernelTree
+from .. import proc
+from ..arches import Arch
+from ..build.kbuild import BuiltKernel, build
+from ..build.kconfig import compiler_text
+from ..build.peer_build import PeerBuild
+from ..build.source import KernelTree
+from ..errors import HOST, GuestError
+from ..guest import console
+from ..guest.boot import booted
+from ..guest.guest import Guest
+from ..guest.image import GuestImage, build_image
+from ..guest.vm import VM
+from ..progress import say, step
+from ..reproducer import BUILD_RECORD, add_build
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, error_check
 from .catalog import Workload
-from .errors import HOST, GuestError
-from .guest import console
-from .guest.boot import booted
-from .guest.guest import Guest
-from .guest.image import GuestImage, build_image
-from .guest.vm import VM
 from .modes import Expectation, Mode
 from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .parsers import cpu_list_count
 from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
 from .peer_plan import PeerPlan
-from .progress import say, step
-from .reproducer import BUILD_RECORD, add_build
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, error_check
 from .selftest import CHECK_NAME as SELFTEST_CHECK
 from .selftest import build_selftest, has_selftest, run_selftest
 from .stages import Stage, StageContext, Stop, run_stages, skipped

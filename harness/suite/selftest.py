@@ -7,17 +7,17 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .build.kbuild import BuiltKernel
-from .build.source import KernelTree, tree_file
-from .cache import cache_root, file_digest, key_of, locked, publishing
-from .errors import TEST, GuestError
-from .guest import console
-from .guest.guest import Guest
+from .. import proc
+from ..arches import Arch
+from ..build.kbuild import BuiltKernel
+from ..build.source import KernelTree, tree_file
+from ..cache import cache_root, file_digest, key_of, locked, publishing
+from ..errors import TEST, GuestError
+from ..guest import console
+from ..guest.guest import Guest
+from ..proc import run_logged
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .ktap import FAIL, SKIP, XFAIL, parse
-from .proc import run_logged
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check
 
 SELFTEST = "tools/testing/selftests/mm/pt_reclaim.c"
 GUEST_PATH = "/tmp/pt_reclaim"

@@ -5,8 +5,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
-from .errors import BadInput
+from .. import schema
+from ..errors import BadInput
 from .figures import Figures
 
 DATA = schema.DATA

@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from .. import schema
+from ..errors import BadInput, GuestError
+from ..guest.guest import Guest
+from ..guest.vm import ICOUNT
+from ..results import ERROR, FAILED, PASSED, Check
 from .alternate import benchmark_modes, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
-from .errors import BadInput, GuestError
-from .guest.guest import Guest
-from .guest.vm import ICOUNT
 from .modes import DATA, Mode
 from .parsers import parse_records
-from .results import ERROR, FAILED, PASSED, Check
 
 ICOUNT_CLOCK, WALL_CLOCK = "icount", "wall"
 CLOCKS = {

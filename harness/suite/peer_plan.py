@@ -5,9 +5,9 @@ what the guest is given for them."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
+from .. import schema
+from ..errors import BadInput
 from .alternate import benchmark_modes
-from .errors import BadInput
 from .modes import DATA
 
 SIZES = ("none", "subset", "full")

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .errors import BadInput, GuestError
-from .guest.guest import Guest
+from ..errors import BadInput, GuestError
+from ..guest.guest import Guest
 from .modes import PATCHED, Mode, load_modes
 from .workload_runner import KNOB_DIR, SYSFS_MODE, sysfs_command
 

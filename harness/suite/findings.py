@@ -6,7 +6,7 @@ can tell "the harness still finds what it found" from "something broke".
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import schema
+from .. import schema
 
 DATA = schema.DATA / "findings.toml"
 
