@@ -28,9 +28,7 @@ from .build.series import Series, apply
 from .build.source import BASE_BRANCH, KernelTree, tree_lock
 from .build.w1 import w1_check
 from .cache import cache_root, locked
-from .compare import compare
 from .errors import EXIT_CHECKS_FAILED, TEST, HarnessError
-from .history import last_good, open_db, record
 from .job import (
     CONFIGS,
     DEFAULT_SERIES,
@@ -45,6 +43,8 @@ from .job import (
     run_matrix,
 )
 from .progress import say
+from .report.compare import compare
+from .report.history import last_good, open_db, record
 from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite, error_check
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")

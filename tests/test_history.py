@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.history import last_good, open_db, record
+from harness.report.history import last_good, open_db, record
 
 SAMPLE = Path(__file__).parent / "golden" / "run-sample"
 

@@ -23,7 +23,8 @@ from harness.cache import file_digest
 from harness.cli import main
 from harness.errors import BadInput
 from harness.job import DEFAULT_SERIES, source_record
-from harness.kcidb import (
+from harness.plan import merge
+from harness.report.kcidb import (
     KcidbSettings,
     figure,
     kcidb_path,
@@ -31,9 +32,8 @@ from harness.kcidb import (
     source_of,
     to_kcidb,
 )
-from harness.plan import merge
-from harness.report_data import RunData, load_run
-from harness.reports import render_all
+from harness.report.report_data import RunData, load_run
+from harness.report.reports import render_all
 from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
 from harness.suite.suite_runner import _CheckTimer, save
 

@@ -4,10 +4,10 @@ checks of real runs (tests/data/neighbours-run/README says which)."""
 import shutil
 from pathlib import Path
 
-from harness.neighbour_report import blocks, summary_lines
-from harness.report_data import load_run
-from harness.report_text import MAX_COLUMNS, fit
-from harness.reports import render_html, render_summary
+from harness.report.neighbour_report import blocks, summary_lines
+from harness.report.report_data import load_run
+from harness.report.report_text import MAX_COLUMNS, fit
+from harness.report.reports import render_html, render_summary
 
 RUN = Path(__file__).resolve().parent / "data" / "neighbours-run"
 

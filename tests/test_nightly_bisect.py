@@ -24,7 +24,7 @@ from harness.build.series import load_series
 from harness.build.source import BASE_BRANCH, KernelTree
 from harness.errors import EXIT_CHECKS_FAILED
 from harness.job import RunOptions, begin
-from harness.report_text import MAX_COLUMNS
+from harness.report.report_text import MAX_COLUMNS
 from harness.results import load_suites
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.compare import THRESHOLDS, compare, load_thresholds
 from harness.errors import BadInput
+from harness.report.compare import THRESHOLDS, compare, load_thresholds
 
 SAMPLE = Path(__file__).parent / "golden" / "run-sample"
 FAULT_LOOP = Path(__file__).parent / "golden" / "run-fault-loop"

@@ -6,7 +6,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from harness.cache import key_of
 from harness.errors import HOST
-from harness.junit import write_junit
+from harness.report.junit import write_junit
 from harness.results import (
     ERROR,
     FAILED,

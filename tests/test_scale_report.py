@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml, Properties
 
-from harness.report_data import load_run
-from harness.report_text import MAX_COLUMNS
-from harness.reports import render_all
+from harness.report.report_data import load_run
+from harness.report.report_text import MAX_COLUMNS
+from harness.report.reports import render_all
+from harness.report.scale_report import published_line, scale_rows, summary_lines
 from harness.results import FAILED, PASSED
-from harness.scale_report import published_line, scale_rows, summary_lines
 from harness.suite import figures
 from harness.suite.catalog import load_catalog
 from harness.suite.modes import load_expectations, load_modes

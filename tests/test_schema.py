@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from harness import schema
-from harness.compare import load_thresholds
 from harness.errors import EXIT_HARNESS_ERROR, BadInput
+from harness.report.compare import load_thresholds
 from harness.suite.catalog import load_catalog
 from harness.suite.findings import load_findings
 from harness.suite.modes import load_expectations, load_modes
@@ -174,8 +174,8 @@ def test_knob_names_and_mode_colours_are_data(tmp_path: Path) -> None:
     import argparse
 
     from harness.cli import _knob
+    from harness.report.svgchart import Line, line_chart, mode_styles
     from harness.suite.modes import knob_names
-    from harness.svgchart import Line, line_chart, mode_styles
     assert knob_names() == ("scan_delay_ms", "scan_tables")
     # --knob's type (cli._knob) checks against the names of knobs.toml.
     assert _knob("scan_tables=16") == ("scan_tables", "16")

@@ -5,9 +5,9 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 
+from ..results import FAILED, PASSED
+from ..suite.overhead import CHECK_PREFIX as OVERHEAD_PREFIX
 from .report_data import RunData, WorkloadResult
-from .results import FAILED, PASSED
-from .suite.overhead import CHECK_PREFIX as OVERHEAD_PREFIX
 
 MAX_COLUMNS = 75
 OVERHEAD_WORKLOAD = "fault-loop"     # a benchmark: no place in the table of figures

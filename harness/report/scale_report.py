@@ -12,10 +12,10 @@ directory like every other report.
 import textwrap
 from dataclasses import dataclass
 
+from ..results import PASSED
+from ..suite.catalog import load_catalog
 from .report_data import RunData, WorkloadResult
 from .report_text import MAX_COLUMNS, table
-from .results import PASSED
-from .suite.catalog import load_catalog
 
 SCALE_WORKLOADS = ("rfc-50g", "rfc-50g-small", "sparse-huge")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite, all_ok, load_suites
-from .suite.modes import load_modes
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite, all_ok, load_suites
+from ..suite.modes import load_modes
 
 WORKLOAD_CHECK = re.compile(r"^workload:(?P<workload>[^\[]+)\[(?P<mode>[^\]]+)\]$")
 STATUSES = (PASSED, FAILED, ERROR, SKIPPED)

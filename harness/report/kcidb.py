@@ -25,11 +25,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .arches import ARCHES
-from .cache import atomic_write
-from .errors import BadInput
+from ..arches import ARCHES
+from ..cache import atomic_write
+from ..errors import BadInput
+from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite
 from .report_data import RunData
-from .results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite
 
 # The version the document declares; the tests validate it against the
 # newest schema the installed kcidb-io knows.

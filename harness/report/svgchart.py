@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from .suite.modes import BASE, Mode, load_modes
+from ..suite.modes import BASE, Mode, load_modes
 
 # A mode's colour comes from modes.toml (its `colour`), so one mode is the
 # same colour on every chart; a line of any other label, or of a mode

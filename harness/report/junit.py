@@ -10,8 +10,8 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
-from .errors import TEST
-from .results import ERROR, FAILED, SKIPPED, Suite
+from ..errors import TEST
+from ..results import ERROR, FAILED, SKIPPED, Suite
 
 # C0 controls other than tab, newline and CR: XML 1.0 has no way to write
 # them, and a test's output may hold any (khugepaged colours its results

@@ -5,11 +5,11 @@ thresholds in data/thresholds.toml."""
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import schema
+from .. import schema
+from ..results import ERROR, FAILED, PASSED, Check, Suite
+from ..suite.modes import DATA
 from .report_data import RunData, load_run
 from .report_text import fit, table
-from .results import ERROR, FAILED, PASSED, Check, Suite
-from .suite.modes import DATA
 
 THRESHOLDS = DATA / "thresholds.toml"
 BAD = (FAILED, ERROR)

@@ -9,9 +9,9 @@ the block is rebuilt from a run directory like every other report.
 
 from dataclasses import dataclass
 
+from ..suite.neighbours import CHECK_PREFIX
 from .report_data import RunData
 from .report_text import table
-from .suite.neighbours import CHECK_PREFIX
 
 
 @dataclass(frozen=True)

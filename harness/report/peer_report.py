@@ -5,9 +5,9 @@ peer:mm checks' properties."""
 
 from dataclasses import dataclass
 
+from ..results import Check, Suite
+from ..suite.peer_verdict import CHECK_PREFIX, WHOLE_CHECK
 from .report_data import RunData
-from .results import Check, Suite
-from .suite.peer_verdict import CHECK_PREFIX, WHOLE_CHECK
 
 NAMED = 6       # programs named on a summary line before "and N more"
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .results import PASSED, SKIPPED, RunDir, Suite
+from ..results import PASSED, SKIPPED, RunDir, Suite
 
 MARK = {PASSED: "ok", SKIPPED: "skip", "failed": "FAIL", "error": "ERROR"}
 

@@ -11,20 +11,21 @@ from typing import Any
 
 import jinja2
 
-from . import neighbour_report, peer_report, proc, report_text, scale_report
+from .. import proc
+from ..errors import HarnessError
+from ..results import FAILED, PASSED, SKIPPED, Check, Suite
+from . import neighbour_report, peer_report, report_text, scale_report
 from .compare import CompareResult, compare
-from .errors import HarnessError
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
 from .report_data import RunData, WorkloadResult, load_run
 from .report_patches import PatchProblem, patch_tables
-from .results import FAILED, PASSED, SKIPPED, Check, Suite
 from .svgchart import Line, line_chart
 
 # The CLI's one import for `report` and `compare`.
 __all__ = ["CompareResult", "compare", "render_all", "screenshot"]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 SCREENSHOT_SIZE = "1280,2000"
 SCREENSHOT_TIMEOUT = 120

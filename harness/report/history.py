@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import HarnessError
-from .results import ERROR, FAILED, Suite, load_suites
+from ..errors import HarnessError
+from ..results import ERROR, FAILED, Suite, load_suites
 
 SCHEMA_VERSION = 2
 SCHEMA = """
