@@ -10,14 +10,14 @@ from typing import Any, NoReturn
 from . import proc, progress
 from .arches import ARCHES, DEFAULT_ARCHES, get_arch
 from .build.source import DEFAULT_PACKAGE
+from .commands.nightly import nightly, patches
+from .commands.plan import CONFIG_SETS, PATCHES, dry_run, jobs, merge, parse_job, plan_json
+from .commands.run import RunOptions, run
+from .commands.shell import shell
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
-from .job import RunOptions, run
-from .nightly import nightly, patches
-from .plan import CONFIG_SETS, PATCHES, dry_run, jobs, merge, parse_job, plan_json
 from .report.kcidb import KcidbSettings, write_kcidb
 from .report.report_data import load_run
 from .report.reports import compare, render_all
-from .session import shell
 from .suite.catalog import load_catalog, select
 from .suite.modes import knob_names, load_modes
 from .suite.peer_plan import SIZES as PEER_SIZES

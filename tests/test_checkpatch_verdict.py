@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from harness.nightly import checkpatch_verdict, justified_types
+from harness.commands.nightly import checkpatch_verdict, justified_types
 from harness.results import FAILED, PASSED
 
 PATCH7 = next((Path(__file__).parent.parent / "kernel-patches").glob(

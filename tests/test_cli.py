@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import arches, cli, job, progress
+from harness import arches, cli, progress
+from harness.commands import run as run_command
 from harness.suite.catalog import load_catalog
 from harness.suite.modes import Mode, load_modes
 
@@ -247,8 +248,8 @@ def test_dry_run_names_the_modes_the_benchmark_alternates(
         no_subprocess: list[object], tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The scanner-cost benchmark's modes come from overhead.toml, not code."""
-    real = job.load_overhead
-    monkeypatch.setattr(job, "load_overhead", lambda: tuple(
+    real = run_command.load_overhead
+    monkeypatch.setattr(run_command, "load_overhead", lambda: tuple(
         replace(o, modes=o.modes[::-1]) for o in real()))
     out = dry(["run", "--arch", "x86_64", "--no-base"], tmp_path, capsys)
     assert "rounds of always/never, wall clock" in out and "never/always, wall" not in out
@@ -256,7 +257,7 @@ def test_dry_run_names_the_modes_the_benchmark_alternates(
 
 def test_dry_run_of_check_base_runs_base_modes(no_subprocess: list[object], tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """Base or patched comes from the input (job.kernel_kind), as in a real
+    """Base or patched comes from the input (commands/run.py, kernel_kind), as in a real
     run: check --base is the base kernel, check without it the series under
     development, whatever the tree's uapi header says."""
     tree = fake_tree(tmp_path / "linux", patched=False)
@@ -270,7 +271,8 @@ def test_dry_run_of_check_base_runs_base_modes(no_subprocess: list[object], tmp_
 def test_dry_run_of_the_nightly(no_subprocess: list[object], tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     out = dry(["nightly", "--arch", "x86_64"], tmp_path, capsys)
-    series = job.kernels_to_run(job.RunOptions(arches=(), workloads=(), base=False))[-1]
+    opts = run_command.RunOptions(arches=(), workloads=(), base=False)
+    series = run_command.kernels_to_run(opts)[-1]
     assert "suite pt-reclaim-patches/all" in out
     for label in series.labels():
         assert f"build:{label}/x86_64" in out

@@ -1,6 +1,6 @@
 """The guest side without a guest: booting (boot.py), the SSH client
-(guest.py), the guest image (image.py), `pt-harness shell` (session.py,
-shell.py), each with its collaborators faked: no QEMU, no network."""
+(guest.py), the guest image (image.py), `pt-harness shell` (commands/shell.py,
+guest/terminal.py), each with its collaborators faked: no QEMU, no network."""
 
 import io
 import os
@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
-from harness import session
 from harness.arches import get_arch
 from harness.build.kbuild import BuiltKernel
 from harness.build.series import EMPTY
 from harness.build.source import KernelTree
+from harness.commands import shell as shell_command
 from harness.errors import GuestError, StageFailed
 from harness.guest import boot, cpio, guest, image, terminal
 from harness.guest.guest import Guest
@@ -387,24 +387,24 @@ def test_run_overlay_holds_the_keys() -> None:
     assert b"ssh-ed25519 AAAA x\n" in data and data.endswith(cpio.archive([])[-4:])
 
 
-# -- session.py and shell.py ---------------------------------------------
+# -- commands/shell.py and guest/terminal.py -----------------------------
 
 @pytest.fixture
 def shell_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {"released": []}
     tree = KernelTree(tmp_path / "linux", "7.3.4", "t", scratch=True)
-    monkeypatch.setattr(session, "debian_source", lambda: tree)
-    monkeypatch.setattr(session, "local_source",
+    monkeypatch.setattr(shell_command, "debian_source", lambda: tree)
+    monkeypatch.setattr(shell_command, "local_source",
                         lambda p: KernelTree(p, "own", "o", scratch=False))
-    monkeypatch.setattr(session, "scratch_copy", lambda t: tree)
-    monkeypatch.setattr(session, "apply", lambda t, s, log: "c0ffee")
+    monkeypatch.setattr(shell_command, "scratch_copy", lambda t: tree)
+    monkeypatch.setattr(shell_command, "apply", lambda t, s, log: "c0ffee")
 
     def build(tree: KernelTree, commit: str, arch: Any, fragments: list[Path],
               label: str) -> BuiltKernel:
         seen["build"] = (commit, [f.name for f in fragments], label)
         return BuiltKernel(arch, tmp_path / "bzImage", tmp_path, "k", tmp_path / "l", False)
-    monkeypatch.setattr(session, "build", build)
-    monkeypatch.setattr(session, "build_image",
+    monkeypatch.setattr(shell_command, "build", build)
+    monkeypatch.setattr(shell_command, "build_image",
                         lambda arch: image.GuestImage(arch, tmp_path / "b", "i"))
 
     class VM:
@@ -421,15 +421,15 @@ def shell_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
                keep: bool = False) -> Iterator[tuple[VM, G]]:
         seen["keep"] = keep
         yield VM(), G()
-    monkeypatch.setattr(session, "booted", booted)
-    monkeypatch.setattr(session, "interactive", lambda g: 7)
-    monkeypatch.setattr(session.proc, "release", seen["released"].append)
-    monkeypatch.setattr(session, "write_client_key", lambda g, d: d / "id_ed25519")
+    monkeypatch.setattr(shell_command, "booted", booted)
+    monkeypatch.setattr(shell_command, "interactive", lambda g: 7)
+    monkeypatch.setattr(shell_command.proc, "release", seen["released"].append)
+    monkeypatch.setattr(shell_command, "write_client_key", lambda g, d: d / "id_ed25519")
     return seen
 
 
 def test_shell_runs_an_interactive_shell(tmp_path: Path, shell_fakes: dict[str, Any]) -> None:
-    assert session.shell(ARCH, None, None, False, False, tmp_path / "r") == 7
+    assert shell_command.shell(ARCH, None, None, False, False, tmp_path / "r") == 7
     commit, fragments, label = shell_fakes["build"]
     assert commit == "c0ffee" and label == "pt-reclaim" and "pt-reclaim.config" in fragments
     assert shell_fakes["keep"] is False
@@ -437,7 +437,7 @@ def test_shell_runs_an_interactive_shell(tmp_path: Path, shell_fakes: dict[str, 
 
 def test_shell_keep_leaves_the_vm(tmp_path: Path, shell_fakes: dict[str, Any],
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    assert session.shell(ARCH, tmp_path / "own", None, True, True, tmp_path / "r") == 0
+    assert shell_command.shell(ARCH, tmp_path / "own", None, True, True, tmp_path / "r") == 0
     assert shell_fakes["build"][0] == "worktree"          # their tree, as it is
     assert "debuginfo.config" in shell_fakes["build"][1]
     out = capsys.readouterr().out
@@ -446,9 +446,9 @@ def test_shell_keep_leaves_the_vm(tmp_path: Path, shell_fakes: dict[str, Any],
 
 
 def test_pick_series(tmp_path: Path) -> None:
-    assert session.pick_series(None, base=True) is EMPTY
-    assert session.pick_series(None, base=False, own_tree=True) is EMPTY
-    assert session.pick_series(None, base=False).name == "pt-reclaim"
+    assert shell_command.pick_series(None, base=True) is EMPTY
+    assert shell_command.pick_series(None, base=False, own_tree=True) is EMPTY
+    assert shell_command.pick_series(None, base=False).name == "pt-reclaim"
 
 
 def test_client_key_file_and_hint(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from harness.build.series import load_series
 from harness.build.source import BASE_BRANCH, KernelTree
 from harness.cache import file_digest
 from harness.cli import main
+from harness.commands.plan import merge
+from harness.commands.run import DEFAULT_SERIES, source_record
 from harness.errors import BadInput
-from harness.job import DEFAULT_SERIES, source_record
-from harness.plan import merge
 from harness.report.kcidb import (
     KcidbSettings,
     figure,

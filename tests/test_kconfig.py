@@ -41,7 +41,7 @@ def test_smp_options_are_required_on_both_arches() -> None:
     every race figure races nothing: the kconfig stage must require them
     (a build where they do not stick fails, naming them)."""
     from harness.arches import ARCHES
-    from harness.job import fragments_for
+    from harness.commands.run import fragments_for
 
     for arch in ARCHES.values():
         wanted = requested_options(list(fragments_for(arch, ())))
@@ -53,7 +53,7 @@ def test_smp_options_are_required_on_both_arches() -> None:
 
 def test_series_options_only_for_patched_kernels() -> None:
     from harness.arches import ARCHES
-    from harness.job import SERIES_FRAGMENT, fragments_for
+    from harness.commands.run import SERIES_FRAGMENT, fragments_for
 
     arch = ARCHES["arm64"]
     assert SERIES_FRAGMENT not in fragments_for(arch, ())

@@ -7,7 +7,7 @@ import pytest
 
 from harness import cli
 from harness.build.series import EMPTY, Series
-from harness.job import RunOptions, kernel_kind
+from harness.commands.run import RunOptions, kernel_kind
 from harness.suite.modes import BASE, PATCHED
 
 

@@ -18,12 +18,13 @@ import pytest
 from gitrepo import commit_edits, git, mbox_breaking_arm64
 from junitparser import Failure, JUnitXml
 
-from harness import job, nightly
 from harness.arches import ARM64, X86_64
 from harness.build.series import load_series
 from harness.build.source import BASE_BRANCH, KernelTree
+from harness.commands import nightly
+from harness.commands import run as run_command
+from harness.commands.run import RunOptions, begin
 from harness.errors import EXIT_CHECKS_FAILED
-from harness.job import RunOptions, begin
 from harness.report.report_text import MAX_COLUMNS
 from harness.results import load_suites
 
@@ -40,7 +41,7 @@ def night(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     tree, mbox = mbox_breaking_arm64(tmp_path)
     monkeypatch.setattr(nightly, "run_matrix", lambda *args: None)
-    monkeypatch.setattr(job, "screenshot", lambda run_dir: None)    # Chromium: seconds
+    monkeypatch.setattr(run_command, "screenshot", lambda run_dir: None)    # Chromium: seconds
     opts = RunOptions(arches=(X86_64, ARM64), workloads=(), kernel_src=tree.path,
                       series=mbox, results=tmp_path / "results")
     assert nightly.nightly(opts, with_debug=False) == EXIT_CHECKS_FAILED

@@ -10,9 +10,10 @@ import pytest
 from gitrepo import mbox_breaking_arm64
 from junitparser import JUnitXml
 
-from harness import cli, job
+from harness import cli
+from harness.commands import run as run_command
+from harness.commands.plan import Job, jobs, merge, parse_job, plan_json
 from harness.errors import BadInput
-from harness.plan import Job, jobs, merge, parse_job, plan_json
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "golden" / "run-sample"
@@ -72,7 +73,7 @@ def test_merge_joins_the_per_patch_cells(tmp_path: Path,
     arch each, the walk built for real on a tiny tree) merge with matrix
     cells into one run holding one per-patch suite of both arches."""
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(job, "screenshot", lambda run_dir: None)     # Chromium: seconds
+    monkeypatch.setattr(run_command, "screenshot", lambda run_dir: None)     # Chromium: seconds
     monkeypatch.setattr(signal, "signal", lambda *args: None)       # pytest keeps its own
     tree, mbox = mbox_breaking_arm64(tmp_path)
     cells = split_sample(tmp_path)

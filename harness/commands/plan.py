@@ -21,23 +21,29 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import REPO_ROOT
-from .arches import DEFAULT_ARCHES, Arch
-from .build.kbuild import build_commands
-from .build.series import EMPTY, Series
-from .build.source import (
+from .. import REPO_ROOT
+from ..arches import DEFAULT_ARCHES, Arch
+from ..build.kbuild import build_commands
+from ..build.series import EMPTY, Series
+from ..build.source import (
     DEFAULT_PACKAGE,
     DEFAULT_SUITE,
     KernelTree,
     check_kernel_tree,
     kernel_version,
 )
-from .cache import cache_root
-from .errors import BadInput
-from .guest.boot import ICOUNT_CPUS
-from .guest.vm import VMSpec, qemu_argv
-from .guest.vm import _boot_id as boot_id
-from .job import (
+from ..cache import cache_root
+from ..errors import BadInput
+from ..guest.boot import ICOUNT_CPUS
+from ..guest.vm import VMSpec, qemu_argv
+from ..guest.vm import _boot_id as boot_id
+from ..results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
+from ..suite.modes import load_expectations
+from ..suite.overhead import ICOUNT_CLOCK
+from ..suite.peer import check_names
+from ..suite.selftest import SELFTEST
+from ..suite.suite_runner import SuitePlan
+from .run import (
     CONFIGS,
     DEFAULT_SERIES,
     SERIES_FRAGMENT,
@@ -49,12 +55,6 @@ from .job import (
     suite_plan,
     validate,
 )
-from .results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
-from .suite.modes import load_expectations
-from .suite.overhead import ICOUNT_CLOCK
-from .suite.peer import check_names
-from .suite.selftest import SELFTEST
-from .suite.suite_runner import SuitePlan
 
 CONFIG_SETS = {"default": (), "debug": (CONFIGS / "debug.config",)}
 # The kernel of a per-patch cell: the series walked patch by patch (with

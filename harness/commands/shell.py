@@ -3,17 +3,17 @@ guest, or with --keep leave the VM up and print how to connect."""
 
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .build.kbuild import build
-from .build.series import EMPTY, Series, apply, load_series
-from .build.source import debian_source, local_source, scratch_copy
-from .guest.boot import booted
-from .guest.image import build_image
-from .guest.terminal import connect_hint, interactive, write_client_key
-from .job import DEFAULT_SERIES, fragments_for
-from .progress import say, step
-from .results import RunDir
+from .. import proc
+from ..arches import Arch
+from ..build.kbuild import build
+from ..build.series import EMPTY, Series, apply, load_series
+from ..build.source import debian_source, local_source, scratch_copy
+from ..guest.boot import booted
+from ..guest.image import build_image
+from ..guest.terminal import connect_hint, interactive, write_client_key
+from ..progress import say, step
+from ..results import RunDir
+from .run import DEFAULT_SERIES, fragments_for
 
 SSH_TIMEOUT = 120.0
 

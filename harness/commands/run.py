@@ -17,24 +17,24 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import REPO_ROOT, proc
-from .arches import Arch
-from .build.series import EMPTY, Series, apply, load_range, load_series, rev_parse
-from .build.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
-from .cache import file_digest
-from .errors import BadInput, HarnessError
-from .progress import say
-from .report import summary
-from .report.junit import write_junit
-from .report.reports import render_all, screenshot
-from .results import RunDir, Suite, error_check, load_suites, run_exit_status
-from .suite.catalog import Workload, idle_workloads
-from .suite.fanout import run_all, save_lock
-from .suite.modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
-from .suite.neighbours import benchmark_names, load_neighbours
-from .suite.overhead import load_overhead
-from .suite.peer_plan import load_peer
-from .suite.suite_runner import SuitePlan, run_suite
+from .. import REPO_ROOT, proc
+from ..arches import Arch
+from ..build.series import EMPTY, Series, apply, load_range, load_series, rev_parse
+from ..build.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
+from ..cache import file_digest
+from ..errors import BadInput, HarnessError
+from ..progress import say
+from ..report import summary
+from ..report.junit import write_junit
+from ..report.reports import render_all, screenshot
+from ..results import RunDir, Suite, error_check, load_suites, run_exit_status
+from ..suite.catalog import Workload, idle_workloads
+from ..suite.fanout import run_all, save_lock
+from ..suite.modes import BASE, PATCHED, Expectation, load_expectations, load_modes, modes_for
+from ..suite.neighbours import benchmark_names, load_neighbours
+from ..suite.overhead import load_overhead
+from ..suite.peer_plan import load_peer
+from ..suite.suite_runner import SuitePlan, run_suite
 
 CONFIGS = REPO_ROOT / "kernel-patches" / "configs"
 DEFAULT_SERIES = REPO_ROOT / "kernel-patches" / "pt-reclaim"

@@ -21,15 +21,19 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import proc
-from .arches import Arch
-from .build.kbuild import build, check_out
-from .build.series import Series, apply
-from .build.source import BASE_BRANCH, KernelTree, tree_lock
-from .build.w1 import w1_check
-from .cache import cache_root, locked
-from .errors import EXIT_CHECKS_FAILED, TEST, HarnessError
-from .job import (
+from .. import proc
+from ..arches import Arch
+from ..build.kbuild import build, check_out
+from ..build.series import Series, apply
+from ..build.source import BASE_BRANCH, KernelTree, tree_lock
+from ..build.w1 import w1_check
+from ..cache import cache_root, locked
+from ..errors import EXIT_CHECKS_FAILED, TEST, HarnessError
+from ..progress import say
+from ..report.compare import compare
+from ..report.history import last_good, open_db, record
+from ..results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite, error_check
+from .run import (
     CONFIGS,
     DEFAULT_SERIES,
     SERIES_FRAGMENT,
@@ -42,10 +46,6 @@ from .job import (
     resolve_inputs,
     run_matrix,
 )
-from .progress import say
-from .report.compare import compare
-from .report.history import last_good, open_db, record
-from .results import ALL_ARCHES, ERROR, FAILED, PASSED, Check, Suite, error_check
 
 _TOTAL = re.compile(r"total: (\d+) errors, (\d+) warnings(?:, (\d+) checks)?")
 
