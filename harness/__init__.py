@@ -1,7 +1,7 @@
 """pt-harness: build, boot and measure the empty PTE table reclaim series.
 
-The package by pipeline stage: build/ (kernel source, series, config,
-kernel and guest programs), guest/ (initramfs, QEMU, SSH), suite/ (one
+The package by pipeline stage: kernel/ (source, series, config, build),
+guest/ (guest programs, initramfs, QEMU, SSH), suite/ (one
 (kernel, arch) suite as declared stages, and what runs in the guest),
 report/ (every report, rebuilt from a run's raw JSON), commands/ (the
 `run`, `nightly`, `plan` and `shell` commands). What every stage uses

@@ -9,12 +9,12 @@ from typing import Any, NoReturn
 
 from . import proc, progress
 from .arches import ARCHES, DEFAULT_ARCHES, get_arch
-from .build.source import DEFAULT_PACKAGE
 from .commands.nightly import nightly, patches
 from .commands.plan import CONFIG_SETS, PATCHES, dry_run, jobs, merge, parse_job, plan_json
 from .commands.run import RunOptions, run
 from .commands.shell import shell
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
+from .kernel.source import DEFAULT_PACKAGE
 from .report.kcidb import KcidbSettings, write_kcidb
 from .report.report_data import load_run
 from .report.reports import compare, render_all

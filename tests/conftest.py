@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from gitrepo import make_tree
 
-from harness.build.source import KernelTree
+from harness.kernel.source import KernelTree
 
 GOLDEN = Path(__file__).parent / "golden"
 

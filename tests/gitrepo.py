@@ -4,7 +4,7 @@ series handling: the `tree` fixture (conftest.py) and these helpers."""
 import subprocess
 from pathlib import Path
 
-from harness.build.source import BASE_BRANCH, GIT_ID, KernelTree
+from harness.kernel.source import BASE_BRANCH, GIT_ID, KernelTree
 
 MEMORY_C = "int a;\nint b;\nint c;\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.build import debian
+from harness.kernel import debian
 
 SHOW = """Package: busybox-static
 Version: 1:1.35.0-4+b1

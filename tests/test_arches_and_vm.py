@@ -77,10 +77,10 @@ def _odd_arch() -> Arch:
 
 def test_tools_missing_name_the_arch_records_packages(monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
-    from harness.build.guest_programs import build_workloads
-    from harness.build.kbuild import build
-    from harness.build.source import KernelTree
+    from harness.guest.guest_programs import build_workloads
     from harness.guest.vm import VM
+    from harness.kernel.kbuild import build
+    from harness.kernel.source import KernelTree
     monkeypatch.setenv("PATH", str(tmp_path))
     odd = _odd_arch()
     with pytest.raises(ToolMissing, match="odd-linux-gnu-gcc not found; install the Debian "

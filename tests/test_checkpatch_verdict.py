@@ -33,7 +33,7 @@ def test_errors_are_never_justified(golden: Path) -> None:
 
 
 def test_w1_warnings_only_in_the_touched_files(golden: Path) -> None:
-    from harness.build.w1 import warnings_in
+    from harness.kernel.w1 import warnings_in
     out = (golden / "w1-gcc.txt").read_text()
     found = warnings_in(out, ["mm/pt_reclaim.c"])
     assert len(found) == 2 and "-Wmissing-prototypes" in found[0]

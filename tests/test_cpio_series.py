@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.build.series import failed_patch_detail, load_series
 from harness.errors import BadInput
 from harness.guest import cpio
+from harness.kernel.series import failed_patch_detail, load_series
 
 
 def test_cpio_is_read_by_gnu_cpio(tmp_path: Path) -> None:

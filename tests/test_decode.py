@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.build.source import debian_source
 from harness.guest import console
+from harness.kernel.source import debian_source
 
 pytestmark = pytest.mark.e2e
 

@@ -20,14 +20,14 @@ from invoke.exceptions import CommandTimedOut
 from invoke.runners import Result
 
 from harness.arches import get_arch
-from harness.build.kbuild import BuiltKernel
-from harness.build.series import EMPTY
-from harness.build.source import KernelTree
 from harness.commands import shell as shell_command
 from harness.errors import GuestError, StageFailed
 from harness.guest import boot, cpio, guest, image, terminal
 from harness.guest.guest import Guest
 from harness.guest.keys import RunKeys
+from harness.kernel.kbuild import BuiltKernel
+from harness.kernel.series import EMPTY
+from harness.kernel.source import KernelTree
 
 ARCH = get_arch("x86_64")
 

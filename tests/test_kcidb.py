@@ -16,14 +16,14 @@ import pytest
 from gitrepo import git
 from test_series_apply import make_patch
 
-from harness.build.kconfig import compiler_text
-from harness.build.series import load_series
-from harness.build.source import BASE_BRANCH, KernelTree
 from harness.cache import file_digest
 from harness.cli import main
 from harness.commands.plan import merge
 from harness.commands.run import DEFAULT_SERIES, source_record
 from harness.errors import BadInput
+from harness.kernel.kconfig import compiler_text
+from harness.kernel.series import load_series
+from harness.kernel.source import BASE_BRANCH, KernelTree
 from harness.report.kcidb import (
     KcidbSettings,
     figure,

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.build.kconfig import Mismatch, mismatches, parse_config, requested_options
 from harness.errors import BadInput
+from harness.kernel.kconfig import Mismatch, mismatches, parse_config, requested_options
 
 REPO = Path(__file__).resolve().parent.parent
 

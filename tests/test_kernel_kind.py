@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from harness import cli
-from harness.build.series import EMPTY, Series
 from harness.commands.run import RunOptions, kernel_kind
+from harness.kernel.series import EMPTY, Series
 from harness.suite.modes import BASE, PATCHED
 
 
@@ -23,7 +23,7 @@ def test_the_series_input_decides() -> None:
 
 
 def test_no_grep_of_the_tree() -> None:
-    import harness.build.source as source
+    import harness.kernel.source as source
     assert not hasattr(source, "carries_series")
 
 

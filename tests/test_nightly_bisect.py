@@ -19,12 +19,12 @@ from gitrepo import commit_edits, git, mbox_breaking_arm64
 from junitparser import Failure, JUnitXml
 
 from harness.arches import ARM64, X86_64
-from harness.build.series import load_series
-from harness.build.source import BASE_BRANCH, KernelTree
 from harness.commands import nightly
 from harness.commands import run as run_command
 from harness.commands.run import RunOptions, begin
 from harness.errors import EXIT_CHECKS_FAILED
+from harness.kernel.series import load_series
+from harness.kernel.source import BASE_BRANCH, KernelTree
 from harness.report.report_text import MAX_COLUMNS
 from harness.results import load_suites
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from harness.arches import ARM64, X86_64
-from harness.build.peer_build import make_argv
 from harness.errors import BadInput
+from harness.kernel.peer_build import make_argv
 from harness.suite.peer import guest_device
 from harness.suite.peer_plan import load_peer
 

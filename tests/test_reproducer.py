@@ -13,9 +13,9 @@ import pytest
 
 from harness import reproducer
 from harness.arches import ARM64, X86_64
-from harness.build import kbuild, kconfig
-from harness.build.source import KernelTree
 from harness.guest import vm
+from harness.kernel import kbuild, kconfig
+from harness.kernel.source import KernelTree
 from harness.reproducer import BUILD_RECORD, COMMANDS, REPRODUCER, Command
 
 

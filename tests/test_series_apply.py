@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_edits, git
 
-from harness.build.series import Series, apply, load_series
-from harness.build.source import BASE_BRANCH, KernelTree
 from harness.errors import CodeFailed, StageFailed
+from harness.kernel.series import Series, apply, load_series
+from harness.kernel.source import BASE_BRANCH, KernelTree
 
 
 def make_patch(tree: KernelTree, out: Path, old: str, new: str, name: str) -> None:
@@ -75,7 +75,7 @@ def test_not_an_mbox(tmp_path: Path) -> None:
 
 def test_scratch_copy_keeps_user_tree_untouched(tree: KernelTree, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.build.source import scratch_copy
+    from harness.kernel.source import scratch_copy
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     user = KernelTree(tree.path, "test", "user", scratch=False)
     (tree.path / "mm" / "memory.c").write_text("int a;\nint dirty;\nint c;\n")
@@ -91,8 +91,8 @@ def test_git_range_becomes_a_series_on_its_base(tree: KernelTree, tmp_path: Path
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """`--range BASE..TIP` of a user's tree: the commits become patches,
     applied on BASE in a copy, and the result is TIP's content."""
-    from harness.build.series import load_range
-    from harness.build.source import scratch_copy
+    from harness.kernel.series import load_range
+    from harness.kernel.source import scratch_copy
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     commit_edits(tree, "topic", [("int a;", "int a1;", "mm: int a1;"),
                                  ("int b;", "int b1;", "mm: int b1;")])
@@ -116,8 +116,8 @@ def test_git_range_becomes_a_series_on_its_base(tree: KernelTree, tmp_path: Path
     ("HEAD..HEAD", "no commits between"),
 ])
 def test_bad_git_range(tree: KernelTree, spec: str, message: str) -> None:
-    from harness.build.series import load_range
     from harness.errors import BadInput
+    from harness.kernel.series import load_range
     with pytest.raises(BadInput, match=message):
         load_range(tree.path, spec)
 
@@ -126,7 +126,7 @@ def test_build_key_follows_content_not_commit_message(tree: KernelTree) -> None:
     """Rewording a patch's message re-applies the series as new commits; the
     kernel they build is the same and must not be rebuilt."""
     from harness.arches import get_arch
-    from harness.build.kbuild import build_key
+    from harness.kernel.kbuild import build_key
     x86 = get_arch("x86_64")
     git(tree.path, "commit", "-q", "--allow-empty", "-m", "first wording")
     a = git(tree.path, "rev-parse", "HEAD").strip()
@@ -142,7 +142,7 @@ def test_build_key_follows_content_not_commit_message(tree: KernelTree) -> None:
 
 def test_build_key_ignores_selftests_and_documentation(tree: KernelTree) -> None:
     from harness.arches import get_arch
-    from harness.build.kbuild import build_key
+    from harness.kernel.kbuild import build_key
     x86 = get_arch("x86_64")
 
     def commit_with(path: str, text: str) -> str:
@@ -167,7 +167,7 @@ def test_labels_from_the_subject_whatever_the_input(tree: KernelTree, tmp_path: 
     """A series directory, an mbox (whose mails git mailsplit names 0001,
     0002...) and a --range label their patches alike: `<nn>-` and the
     subject as git format-patch spells it in a file name."""
-    from harness.build.series import load_range
+    from harness.kernel.series import load_range
     monkeypatch.setenv("PT_HARNESS_CACHE", str(tmp_path / "cache"))
     subjects = ["mm: int a1;", "mm/pt_reclaim: caf\u00e9 au lait [v2]",
                 "mm: a subject long enough that git format-patch cuts it in the file name"]

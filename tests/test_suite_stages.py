@@ -13,9 +13,6 @@ from typing import Any
 import pytest
 
 from harness.arches import get_arch
-from harness.build.kbuild import BuiltKernel
-from harness.build.peer_build import PeerBuild
-from harness.build.source import KernelTree
 from harness.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_HARNESS_ERROR,
@@ -29,6 +26,9 @@ from harness.errors import (
 )
 from harness.guest.guest import CommandResult
 from harness.guest.image import GuestImage
+from harness.kernel.kbuild import BuiltKernel
+from harness.kernel.peer_build import PeerBuild
+from harness.kernel.source import KernelTree
 from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, load_suite
 from harness.results import run_exit_status as exit_of
 from harness.suite.catalog import Workload

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from .. import proc
 from ..arches import Arch
-from ..build.kbuild import build, check_out
-from ..build.series import Series, apply
-from ..build.source import BASE_BRANCH, KernelTree, tree_lock
-from ..build.w1 import w1_check
 from ..cache import cache_root, locked
 from ..errors import EXIT_CHECKS_FAILED, TEST, HarnessError
+from ..kernel.kbuild import build, check_out
+from ..kernel.series import Series, apply
+from ..kernel.source import BASE_BRANCH, KernelTree, tree_lock
+from ..kernel.w1 import w1_check
 from ..progress import say
 from ..report.compare import compare
 from ..report.history import last_good, open_db, record

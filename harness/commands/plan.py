@@ -23,20 +23,20 @@ from typing import Any
 
 from .. import REPO_ROOT
 from ..arches import DEFAULT_ARCHES, Arch
-from ..build.kbuild import build_commands
-from ..build.series import EMPTY, Series
-from ..build.source import (
+from ..cache import cache_root
+from ..errors import BadInput
+from ..guest.boot import ICOUNT_CPUS
+from ..guest.vm import VMSpec, qemu_argv
+from ..guest.vm import _boot_id as boot_id
+from ..kernel.kbuild import build_commands
+from ..kernel.series import EMPTY, Series
+from ..kernel.source import (
     DEFAULT_PACKAGE,
     DEFAULT_SUITE,
     KernelTree,
     check_kernel_tree,
     kernel_version,
 )
-from ..cache import cache_root
-from ..errors import BadInput
-from ..guest.boot import ICOUNT_CPUS
-from ..guest.vm import VMSpec, qemu_argv
-from ..guest.vm import _boot_id as boot_id
 from ..results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
 from ..suite.modes import load_expectations
 from ..suite.overhead import ICOUNT_CLOCK

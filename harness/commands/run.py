@@ -19,10 +19,10 @@ from typing import Any
 
 from .. import REPO_ROOT, proc
 from ..arches import Arch
-from ..build.series import EMPTY, Series, apply, load_range, load_series, rev_parse
-from ..build.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
 from ..cache import file_digest
 from ..errors import BadInput, HarnessError
+from ..kernel.series import EMPTY, Series, apply, load_range, load_series, rev_parse
+from ..kernel.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
 from ..progress import say
 from ..report import summary
 from ..report.junit import write_junit

@@ -5,12 +5,12 @@ from pathlib import Path
 
 from .. import proc
 from ..arches import Arch
-from ..build.kbuild import build
-from ..build.series import EMPTY, Series, apply, load_series
-from ..build.source import debian_source, local_source, scratch_copy
 from ..guest.boot import booted
 from ..guest.image import build_image
 from ..guest.terminal import connect_hint, interactive, write_client_key
+from ..kernel.kbuild import build
+from ..kernel.series import EMPTY, Series, apply, load_series
+from ..kernel.source import debian_source, local_source, scratch_copy
 from ..progress import say, step
 from ..results import RunDir
 from .run import DEFAULT_SERIES, fragments_for

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..build.kbuild import BuiltKernel
+from ..kernel.kbuild import BuiltKernel
 from ..reproducer import add_boot
 from .guest import Guest
 from .image import GuestImage, run_overlay, write_run_initrd

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from .. import REPO_ROOT
 from ..arches import Arch
-from ..build.debian import AptRepo, extract_deb
-from ..build.guest_programs import build_workloads
 from ..cache import cache_root, file_digest, key_of, locked, publishing
 from ..errors import StageFailed
+from ..kernel.debian import AptRepo, extract_deb
 from ..proc import run_capture
 from ..progress import step
 from . import cpio
+from .guest_programs import build_workloads
 
 GUEST_DIR = REPO_ROOT / "guest-images"
 GUEST_SUITE = "bookworm"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .. import proc
 from ..arches import Arch
-from ..build.kbuild import BuiltKernel
-from ..build.peer_build import PeerBuild, build_peer
-from ..build.source import KernelTree
 from ..errors import GuestError, HarnessError
 from ..guest.guest import Guest
+from ..kernel.kbuild import BuiltKernel
+from ..kernel.peer_build import PeerBuild, build_peer
+from ..kernel.source import KernelTree
 from ..results import ERROR, SKIPPED, Check
 from .peer_plan import PeerMode, PeerPlan, PeerProgram
 from .peer_verdict import (

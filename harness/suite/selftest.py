@@ -9,12 +9,12 @@ from pathlib import Path
 
 from .. import proc
 from ..arches import Arch
-from ..build.kbuild import BuiltKernel
-from ..build.source import KernelTree, tree_file
 from ..cache import cache_root, file_digest, key_of, locked, publishing
 from ..errors import TEST, GuestError
 from ..guest import console
 from ..guest.guest import Guest
+from ..kernel.kbuild import BuiltKernel
+from ..kernel.source import KernelTree, tree_file
 from ..proc import run_logged
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .ktap import FAIL, SKIP, XFAIL, parse

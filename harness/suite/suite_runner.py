@@ -24,16 +24,16 @@ from typing import Any
 
 from .. import proc
 from ..arches import Arch
-from ..build.kbuild import BuiltKernel, build
-from ..build.kconfig import compiler_text
-from ..build.peer_build import PeerBuild
-from ..build.source import KernelTree
 from ..errors import HOST, GuestError
 from ..guest import console
 from ..guest.boot import booted
 from ..guest.guest import Guest
 from ..guest.image import GuestImage, build_image
 from ..guest.vm import VM
+from ..kernel.kbuild import BuiltKernel, build
+from ..kernel.kconfig import compiler_text
+from ..kernel.peer_build import PeerBuild
+from ..kernel.source import KernelTree
 from ..progress import say, step
 from ..reproducer import BUILD_RECORD, add_build
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, error_check
