@@ -217,12 +217,14 @@ def run_capture(argv: Sequence[str], *, what: str, cwd: Path | None = None,
     return str(run(argv, what=what, cwd=cwd, env=env, timeout=timeout, cause=cause).stdout)
 
 
-def tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 15, indent: str = "    ", missing: str = "") -> str:
+    """The last `lines` lines of a log, each after `indent` (a failure's
+    message indents them under its first line); `missing` if it cannot be read."""
     try:
         text = path.read_text(errors="replace").splitlines()
     except OSError:
-        return ""
-    return "\n".join("    " + line for line in text[-lines:])
+        return missing
+    return "\n".join(indent + line for line in text[-lines:])
 
 
 def release(p: subprocess.Popen[bytes]) -> None:

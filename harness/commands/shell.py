@@ -6,6 +6,7 @@ from pathlib import Path
 from .. import proc
 from ..arches import Arch
 from ..guest.boot import booted
+from ..guest.guest import SSH_TIMEOUT
 from ..guest.image import build_image
 from ..guest.terminal import connect_hint, interactive, write_client_key
 from ..kernel.kbuild import build
@@ -14,8 +15,6 @@ from ..kernel.source import debian_source, local_source, scratch_copy
 from ..progress import say, step
 from ..results import RunDir
 from .run import DEFAULT_SERIES, fragments_for
-
-SSH_TIMEOUT = 120.0
 
 
 def pick_series(series_dir: Path | None, base: bool, own_tree: bool = False) -> Series:

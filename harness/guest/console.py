@@ -72,10 +72,8 @@ def scan_file(path: Path) -> list[Splat]:
 
 
 def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no console log)"
+    """The console log's last lines, for an error's detail."""
+    return proc.tail(path, lines, indent="", missing="(no console log)")
 
 
 def decode(excerpt: str, vmlinux: Path, srctree: Path, cross_compile: str) -> str | None:

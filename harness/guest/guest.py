@@ -26,6 +26,10 @@ logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 DROPBEAR_STARTED = r"pt-harness: dropbear started"      # guest-images/rootfs/init
 
 
+# How long a booted guest has to answer over SSH, in a suite and in `shell`.
+SSH_TIMEOUT = 120.0
+
+
 @dataclass(frozen=True)
 class CommandResult:
     command: str

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
+from ..cache import atomic_file
 from ..errors import TEST
 from ..results import ERROR, FAILED, SKIPPED, Suite
 
@@ -60,6 +61,5 @@ def to_junit(suites: list[Suite]) -> JUnitXml:
 
 
 def write_junit(suites: list[Suite], path: Path) -> None:
-    tmp = path.with_suffix(".xml.tmp")
-    to_junit(suites).write(str(tmp), pretty=True)
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        to_junit(suites).write(str(tmp), pretty=True)

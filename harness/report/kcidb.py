@@ -28,6 +28,7 @@ from typing import Any
 from ..arches import ARCHES
 from ..cache import atomic_write
 from ..errors import BadInput
+from ..proc import tail
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite
 from .report_data import RunData
 
@@ -192,7 +193,7 @@ def _build(run: RunData, s: KcidbSettings, suite: Suite, checkout_id: str) -> di
         out["duration"] = round(check.seconds, 3)
         # What tells the outcome: make's last words, more of them on a failure.
         lines = 5 if check.status == PASSED else 60
-        log = _tail(run.path / suite.dirname / "build.log", lines) or check.detail
+        log = tail(run.path / suite.dirname / "build.log", lines, indent="") or check.detail
         _put(out, "log_excerpt", _excerpt(log))
         misc.update(figures(props))
     _put(out, "log_url", _url(run, s, suite, "build.log"))
@@ -266,14 +267,6 @@ def _time(value: Any) -> str:
     except ValueError:
         return ""
     return t.isoformat() if t.tzinfo is not None else ""
-
-
-def _tail(path: Path, lines: int) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _text(value: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from .. import proc
+from ..cache import atomic_write
 from ..errors import HarnessError
 from ..results import FAILED, PASSED, SKIPPED, Check, Suite
 from . import neighbour_report, peer_report, report_text, scale_report
@@ -43,17 +44,11 @@ def render_all(run_dir: Path) -> list[Path]:
     run = load_run(run_dir)
     junit, html, text = run_dir / "junit.xml", run_dir / "report.html", run_dir / "summary.txt"
     write_junit(run.suites, junit)
-    _write(html, render_html(run))
-    _write(text, render_summary(run))
+    atomic_write(html, render_html(run))
+    atomic_write(text, render_summary(run))
     # Last: bad PT_HARNESS_KCIDB_* settings must not cost the other reports.
     kcidb = write_kcidb(run, run_dir / "kcidb.json", KcidbSettings.from_env())
     return [junit, html, text, kcidb]
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # -- summary.txt ----------------------------------------------------------

@@ -27,7 +27,7 @@ from ..arches import Arch
 from ..errors import HOST, GuestError
 from ..guest import console
 from ..guest.boot import booted
-from ..guest.guest import Guest
+from ..guest.guest import SSH_TIMEOUT, Guest
 from ..guest.image import GuestImage, build_image
 from ..guest.vm import VM
 from ..kernel.kbuild import BuiltKernel, build
@@ -49,7 +49,6 @@ from .selftest import build_selftest, has_selftest, run_selftest
 from .stages import Stage, StageContext, Stop, run_stages, skipped
 from .workload_runner import NO_MODES, case_name, has_modes, read_knobs, run_workload, setup_mode
 
-SSH_TIMEOUT = 120.0
 CPU_ONLINE = "/sys/devices/system/cpu/online"
 DISK_MB = 256
 
