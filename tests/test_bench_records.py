@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.suite.bench_records import BadRecords, bench_run, parse_cpus
-from harness.suite.parsers import parse_records
+from harness.suite.figures import parse_records
 
 
 def captured(golden: Path, name: str) -> list[dict]:  # type: ignore[type-arg]

@@ -5,8 +5,8 @@ import pytest
 from harness.errors import BadInput
 from harness.results import FAILED, PASSED, SKIPPED
 from harness.suite.catalog import Workload, load_catalog, select
+from harness.suite.figures import parse_records
 from harness.suite.modes import Expectation, load_expectations, load_modes, modes_for
-from harness.suite.parsers import parse_records
 from harness.suite.workload_runner import guest_command, verdict
 
 W = Workload("dontneed-small", "", ("sparse", "--free", "small"), 60.0, True, reclaim=True)

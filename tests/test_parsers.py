@@ -1,27 +1,11 @@
+"""What the harness parses of the guest's output: the workloads' PTREC
+records and the figures from them, and the kernel's CPU lists. (/proc
+itself is read in the guest: guest-images/tools/ptsample.c, workloads/ptlib.h.)"""
+
 from pathlib import Path
 
 from harness.suite import figures
-from harness.suite.parsers import parse_meminfo, parse_records, parse_status, parse_vmstat
-
-
-def test_meminfo_pagetables(golden: Path) -> None:
-    m = parse_meminfo((golden / "meminfo.txt").read_text())
-    assert m["PageTables"] == 8356
-    assert m["MemTotal"] == 997196
-    assert m["HugePages_Total"] == 0
-
-
-def test_status_vmpte(golden: Path) -> None:
-    s = parse_status((golden / "status.txt").read_text())
-    assert s["VmPTE"] == 8244
-    assert s["VmRSS"] == 8520
-    assert "Threads" not in s
-
-
-def test_vmstat_counters(golden: Path) -> None:
-    v = parse_vmstat((golden / "vmstat.txt").read_text())
-    assert v["pt_reclaim_scanned"] == 4096
-    assert v["pt_reclaim_freed"] == 2048
+from harness.suite.figures import parse_records
 
 
 def test_records_keep_order_and_flag_malformed(golden: Path) -> None:
@@ -59,7 +43,7 @@ def test_figures_missing_phase_is_named() -> None:
 
 
 def test_cpu_list_count() -> None:
-    from harness.suite.parsers import cpu_list_count
+    from harness.suite.suite_runner import cpu_list_count
 
     # As the kernel prints CPU lists (lib/bitmap-str.c): ranges and commas.
     assert cpu_list_count("0-1\n") == 2
@@ -71,7 +55,6 @@ def test_cpu_list_count() -> None:
 
 
 def test_cpu_figures_of_a_racing_workload() -> None:
-    from harness.suite.parsers import parse_records
     from harness.suite.workload_runner import cpu_figures
 
     # race-refill's emptied record, run on this project's 2-core host

@@ -19,8 +19,8 @@ from harness.report.scale_report import published_line, scale_rows, summary_line
 from harness.results import FAILED, PASSED
 from harness.suite import figures
 from harness.suite.catalog import load_catalog
+from harness.suite.figures import parse_records
 from harness.suite.modes import load_expectations, load_modes
-from harness.suite.parsers import parse_records
 from harness.suite.workload_runner import verdict
 
 RUN = Path(__file__).parent / "golden" / "run-scale"

@@ -2,7 +2,7 @@
 from its PTREC records: latency percentiles, rates, result counts, the
 CPUs its threads ran on and how far the scanner's counters moved.
 
-Pure functions over parsed records (parsers.parse_records), tested on
+Pure functions over parsed records (figures.parse_records), tested on
 captures of real guest runs in tests/golden/.
 """
 

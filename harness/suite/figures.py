@@ -1,14 +1,35 @@
-"""Figures of one workload run, computed from its phase records.
+"""Figures of one workload run, computed from its phase records (the
+`PTREC {json}` lines the workload prints; workloads/ptlib.h).
 
 A PTE table is one 4 KiB page on both arches the harness runs (4K pages),
 so tables = kB / 4. VmPTE counts this process's tables; PageTables counts
 the whole guest's, after RCU has freed them.
 """
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
 TABLE_KB = 4
+RECORD_PREFIX = "PTREC "
+
+
+def parse_records(stdout: str) -> list[dict[str, Any]]:
+    """The workload's phase records, in order; other output is ignored, a
+    record that is not valid JSON is kept as a 'malformed' record."""
+    records: list[dict[str, Any]] = []
+    for line in stdout.splitlines():
+        if not line.startswith(RECORD_PREFIX):
+            continue
+        try:
+            rec = json.loads(line[len(RECORD_PREFIX):])
+        except json.JSONDecodeError:
+            rec = {"phase": "malformed", "line": line}
+        if not isinstance(rec, dict) or "phase" not in rec:
+            rec = {"phase": "malformed", "line": line}
+        records.append(rec)
+    return records
+
 
 
 @dataclass(frozen=True)

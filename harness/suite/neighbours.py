@@ -19,8 +19,8 @@ from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from .alternate import MODES, Spread, benchmark_modes, paired_ratios, scanner_knobs, set_mode
 from .bench_records import NO_COUNTER, BadRecords, BenchRun, bench_run
 from .catalog import Workload
+from .figures import parse_records
 from .modes import DATA, Mode
-from .parsers import parse_records
 
 CHECK_PREFIX = "neighbour:"
 NEVER, ALWAYS = MODES

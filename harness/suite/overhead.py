@@ -29,8 +29,8 @@ from ..guest.vm import ICOUNT
 from ..results import ERROR, FAILED, PASSED, Check
 from .alternate import benchmark_modes, paired_ratios, scanner_knobs, set_mode, sh
 from .catalog import GUEST_BIN
+from .figures import parse_records
 from .modes import DATA, Mode
-from .parsers import parse_records
 
 ICOUNT_CLOCK, WALL_CLOCK = "icount", "wall"
 CLOCKS = {

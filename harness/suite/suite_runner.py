@@ -41,7 +41,6 @@ from .catalog import Workload
 from .modes import Expectation, Mode
 from .neighbours import NeighbourPlan, run_neighbour
 from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
-from .parsers import cpu_list_count
 from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
 from .peer_plan import PeerPlan
 from .selftest import CHECK_NAME as SELFTEST_CHECK
@@ -51,6 +50,21 @@ from .workload_runner import NO_MODES, case_name, has_modes, read_knobs, run_wor
 
 CPU_ONLINE = "/sys/devices/system/cpu/online"
 DISK_MB = 256
+
+
+def cpu_list_count(text: str) -> int:
+    """CPUs in a kernel CPU list such as /sys/devices/system/cpu/online
+    ("0-1", "0,2-3", "0"); 0 for an empty or malformed list."""
+    count = 0
+    for part in text.strip().split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part.strip())
+        if not m:
+            return 0
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        if last < first:
+            return 0
+        count += last - first + 1
+    return count
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from ..guest.guest import Guest
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check
 from . import figures
 from .catalog import GUEST_BIN, Workload
+from .figures import parse_records
 from .modes import Expectation, Mode, judge, pagetables_noise_kb
-from .parsers import parse_records
 
 SAMPLE_INTERVAL_MS = 20
 SYSFS_MODE = "/sys/kernel/mm/pt_reclaim/enabled"
