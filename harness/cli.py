@@ -16,8 +16,8 @@ from .commands.shell import shell
 from .errors import EXIT_CHECKS_FAILED, EXIT_HARNESS_ERROR, EXIT_INTERRUPTED, BadInput, HarnessError
 from .kernel.source import DEFAULT_PACKAGE
 from .report.kcidb import KcidbSettings, write_kcidb
-from .report.report_data import load_run
-from .report.reports import compare, render_all
+from .report.render import compare, render_all
+from .report.run_data import load_run
 from .suite.catalog import load_catalog, select
 from .suite.modes import knob_names, load_modes
 from .suite.peer_plan import SIZES as PEER_SIZES

@@ -32,8 +32,8 @@ from harness.report.kcidb import (
     source_of,
     to_kcidb,
 )
-from harness.report.report_data import RunData, load_run
-from harness.report.reports import render_all
+from harness.report.render import render_all
+from harness.report.run_data import RunData, load_run
 from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
 from harness.suite.suite_runner import _CheckTimer, save
 

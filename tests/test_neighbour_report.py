@@ -4,10 +4,10 @@ checks of real runs (tests/data/neighbours-run/README says which)."""
 import shutil
 from pathlib import Path
 
-from harness.report.neighbour_report import blocks, summary_lines
-from harness.report.report_data import load_run
-from harness.report.report_text import MAX_COLUMNS, fit
-from harness.report.reports import render_html, render_summary
+from harness.report.neighbours import blocks, summary_lines
+from harness.report.render import render_html, render_summary
+from harness.report.run_data import load_run
+from harness.report.summary_text import MAX_COLUMNS, fit
 
 RUN = Path(__file__).resolve().parent / "data" / "neighbours-run"
 

@@ -25,7 +25,7 @@ from harness.commands.run import RunOptions, begin
 from harness.errors import EXIT_CHECKS_FAILED
 from harness.kernel.series import load_series
 from harness.kernel.source import BASE_BRANCH, KernelTree
-from harness.report.report_text import MAX_COLUMNS
+from harness.report.summary_text import MAX_COLUMNS
 from harness.results import load_suites
 
 REPO = Path(__file__).resolve().parent.parent

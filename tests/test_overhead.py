@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BadInput
-from harness.report.reports import render_all
+from harness.report.render import render_all
 from harness.results import ERROR, FAILED, PASSED
 from harness.suite.overhead import (
     ICOUNT_CLOCK,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.reports import chromium, chromium_argv, render_all, screenshot
+from harness.report.render import chromium, chromium_argv, render_all, screenshot
 
 SAMPLE = Path(__file__).parent / "golden" / "run-sample"
 BROWSER = chromium()

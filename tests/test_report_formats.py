@@ -14,9 +14,9 @@ import pytest
 from junit2htmlreport import parser
 from junitparser import JUnitXml
 
-from harness.report.report_data import load_run
-from harness.report.report_text import MAX_COLUMNS, fit
-from harness.report.reports import render_all, screenshot
+from harness.report.render import render_all, screenshot
+from harness.report.run_data import load_run
+from harness.report.summary_text import MAX_COLUMNS, fit
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLE = GOLDEN / "run-sample"

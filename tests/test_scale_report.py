@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from junitparser import JUnitXml, Properties
 
-from harness.report.report_data import load_run
-from harness.report.report_text import MAX_COLUMNS
-from harness.report.reports import render_all
-from harness.report.scale_report import published_line, scale_rows, summary_lines
+from harness.report.render import render_all
+from harness.report.run_data import load_run
+from harness.report.scale import published_line, scale_rows, summary_lines
+from harness.report.summary_text import MAX_COLUMNS
 from harness.results import FAILED, PASSED
 from harness.suite import figures
 from harness.suite.catalog import load_catalog

@@ -24,9 +24,8 @@ from ..errors import BadInput, HarnessError
 from ..kernel.series import EMPTY, Series, apply, load_range, load_series, rev_parse
 from ..kernel.source import BASE_BRANCH, KernelTree, debian_source, local_source, scratch_copy
 from ..progress import say
-from ..report import summary
 from ..report.junit import write_junit
-from ..report.reports import render_all, screenshot
+from ..report.render import render_all, screenshot
 from ..results import RunDir, Suite, error_check, load_suites, run_exit_status
 from ..suite.catalog import Workload, idle_workloads
 from ..suite.fanout import run_all, save_lock
@@ -235,12 +234,16 @@ def _run_and_save(plan: SuitePlan, suite: Suite, state: RunState) -> None:
 
 
 def finish(state: RunState, with_screenshot: bool = True) -> int:
-    """The reports, the terminal summary and the exit status, all from the
-    suites saved in the run directory."""
+    """The reports, the summary on the terminal (summary.txt, the one
+    summary of a run) and the exit status, all from the suites saved in the
+    run directory."""
     state.save()
     _reports(state.rundir, with_screenshot)
     suites = load_suites(state.rundir.path)
-    print(summary.render(state.rundir, suites, state.meta))
+    text = state.rundir.path / "summary.txt"
+    if text.exists():
+        print(text.read_text(encoding="utf-8"), end="")
+    print(f"junit: {state.rundir.path / 'junit.xml'}")
     return run_exit_status(suites)
 
 

@@ -1,4 +1,5 @@
-"""Reports: every one rebuilt from a run's raw JSON (report_data): JUnit,
-report.html with its SVG charts, summary.txt and its blocks (scale,
-neighbour, peer, per-patch), kcidb.json, the comparison of two runs and
-the nightly's run history."""
+"""Reports: every one rebuilt from a run's raw JSON (run_data) by render:
+JUnit (junit), report.html with its SVG charts (svgchart), summary.txt
+(summary_text) and its blocks (scale, neighbours, peer, patches),
+kcidb.json (kcidb), the comparison of two runs (compare) and the
+nightly's run history (history)."""

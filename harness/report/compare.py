@@ -8,8 +8,8 @@ from pathlib import Path
 from .. import schema
 from ..results import ERROR, FAILED, PASSED, Check, Suite
 from ..suite.modes import DATA
-from .report_data import RunData, load_run
-from .report_text import fit, table
+from .run_data import RunData, load_run
+from .summary_text import fit, table
 
 THRESHOLDS = DATA / "thresholds.toml"
 BAD = (FAILED, ERROR)

@@ -30,7 +30,7 @@ from ..cache import atomic_write
 from ..errors import BadInput
 from ..proc import tail
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite
-from .report_data import RunData
+from .run_data import RunData
 
 # The version the document declares; the tests validate it against the
 # newest schema the installed kcidb-io knows.

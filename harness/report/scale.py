@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from ..results import PASSED
 from ..suite.catalog import load_catalog
-from .report_data import RunData, WorkloadResult
-from .report_text import MAX_COLUMNS, table
+from .run_data import RunData, WorkloadResult
+from .summary_text import MAX_COLUMNS, table
 
 SCALE_WORKLOADS = ("rfc-50g", "rfc-50g-small", "sparse-huge")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..results import FAILED, PASSED
 from ..suite.overhead import CHECK_PREFIX as OVERHEAD_PREFIX
-from .report_data import RunData, WorkloadResult
+from .run_data import RunData, WorkloadResult
 
 MAX_COLUMNS = 75
 OVERHEAD_WORKLOAD = "fault-loop"     # a benchmark: no place in the table of figures

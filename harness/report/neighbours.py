@@ -10,8 +10,8 @@ the block is rebuilt from a run directory like every other report.
 from dataclasses import dataclass
 
 from ..suite.neighbours import CHECK_PREFIX
-from .report_data import RunData
-from .report_text import table
+from .run_data import RunData
+from .summary_text import table
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def blocks(run: RunData) -> list[NeighbourBlock]:
 
 
 def summary_lines(run: RunData) -> list[str]:
-    """The block for summary.txt (report_text.fit() wraps what is long)."""
+    """The block for summary.txt (summary_text.fit() wraps what is long)."""
     found = blocks(run)
     if not found:
         return []

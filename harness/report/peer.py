@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..results import Check, Suite
 from ..suite.peer_verdict import CHECK_PREFIX, WHOLE_CHECK
-from .report_data import RunData
+from .run_data import RunData
 
 NAMED = 6       # programs named on a summary line before "and N more"
 

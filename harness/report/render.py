@@ -15,12 +15,12 @@ from .. import proc
 from ..cache import atomic_write
 from ..errors import HarnessError
 from ..results import FAILED, PASSED, SKIPPED, Check, Suite
-from . import neighbour_report, peer_report, report_text, scale_report
+from . import neighbours, peer, scale, summary_text
 from .compare import CompareResult, compare
 from .junit import write_junit
 from .kcidb import KcidbSettings, write_kcidb
-from .report_data import RunData, WorkloadResult, load_run
-from .report_patches import PatchProblem, patch_tables
+from .patches import PatchProblem, patch_tables
+from .run_data import RunData, WorkloadResult, load_run
 from .svgchart import Line, line_chart
 
 # The CLI's one import for `report` and `compare`.
@@ -77,16 +77,16 @@ def counts_text(run: RunData) -> str:
 
 
 def render_summary(run: RunData) -> str:
-    figures = report_text.figures_table(run, skip=scale_report.SCALE_WORKLOADS)
+    figures = summary_text.figures_table(run, skip=scale.SCALE_WORKLOADS)
     text = _env(autoescape=False).get_template("summary.txt.j2").render(
         run=run, counts=counts_text(run), kernel_version=kernel_version(run),
-        kernels=kernel_labels(run), qemu=report_text.qemu_versions(run),
-        boots=report_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
-        scale=scale_report.summary_lines(run), neighbours=neighbour_report.summary_lines(run),
-        peer=peer_report.summary_lines(run),
+        kernels=kernel_labels(run), qemu=summary_text.qemu_versions(run),
+        boots=summary_text.boot_times(run), figures=figures, patch_tables=patch_tables(run),
+        scale=scale.summary_lines(run), neighbours=neighbours.summary_lines(run),
+        peer=peer.summary_lines(run),
         any_failed_figure=any(line.endswith("*") for line in figures),
-        overheads=report_text.overheads(run), problems=run.problems())
-    return report_text.fit(text)
+        overheads=summary_text.overheads(run), problems=run.problems())
+    return summary_text.fit(text)
 
 
 # -- report.html ----------------------------------------------------------
@@ -123,7 +123,7 @@ def matrix_cell(results: list[WorkloadResult]) -> Cell:
         cov = w.figure("coverage") or 0.0
         title = (f"{w.figure('tables_freed'):.0f} of {w.figure('tables_populated'):.0f} "
                  f"tables freed")
-        return Cell(report_text.percent(cov), css, f"{title}. {c.message}".strip())
+        return Cell(summary_text.percent(cov), css, f"{title}. {c.message}".strip())
     return Cell(c.status if c.status != PASSED else "ok", css, c.message or c.status)
 
 
@@ -194,9 +194,9 @@ def render_html(run: RunData) -> str:
         charts=charts(run), suites=suite_rows(run), splats=splats, failures=failures,
         workloads=[w for w in run.workloads if w.has_figures], apply_logs=apply_logs,
         patch_tables=tables, patch_problems=patch_problems,
-        scale_rows=scale_report.scale_rows(run), scale_published=scale_report.published_line(),
-        scale_knobs=scale_report.boot_knobs(run),
-        neighbour_blocks=neighbour_report.blocks(run), peer_blocks=peer_report.blocks(run))
+        scale_rows=scale.scale_rows(run), scale_published=scale.published_line(),
+        scale_knobs=scale.boot_knobs(run),
+        neighbour_blocks=neighbours.blocks(run), peer_blocks=peer.blocks(run))
 
 
 # -- screenshot -----------------------------------------------------------

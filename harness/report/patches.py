@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..results import ERROR, FAILED, PASSED, SKIPPED, Check, Suite
-from .report_data import RunData
-from .report_text import MAX_COLUMNS, table
+from .run_data import RunData
+from .summary_text import MAX_COLUMNS, table
 
 PATCH_CHECK = re.compile(r"^(?P<step>checkpatch|build|w1):(?P<label>[^/]+)(?:/(?P<arch>[^/]+))?$")
 MARK = {PASSED: "ok", FAILED: "FAIL", ERROR: "ERROR", SKIPPED: "skip"}
