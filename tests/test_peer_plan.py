@@ -6,7 +6,7 @@ import pytest
 
 from harness.arches import ARM64, X86_64
 from harness.errors import BadInput
-from harness.kernel.peer_build import make_argv
+from harness.kernel.selftests import make_argv
 from harness.suite.peer import guest_device
 from harness.suite.peer_plan import load_peer
 

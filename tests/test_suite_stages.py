@@ -27,7 +27,7 @@ from harness.errors import (
 from harness.guest.guest import CommandResult
 from harness.guest.image import GuestImage
 from harness.kernel.kbuild import BuiltKernel
-from harness.kernel.peer_build import PeerBuild
+from harness.kernel.selftests import PeerBuild
 from harness.kernel.source import KernelTree
 from harness.results import ERROR, FAILED, PASSED, SKIPPED, Check, RunDir, Suite, load_suite
 from harness.results import run_exit_status as exit_of

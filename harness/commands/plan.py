@@ -29,6 +29,7 @@ from ..guest.boot import ICOUNT_CPUS
 from ..guest.vm import VMSpec, qemu_argv
 from ..guest.vm import _boot_id as boot_id
 from ..kernel.kbuild import build_commands
+from ..kernel.selftests import SELFTEST
 from ..kernel.series import EMPTY, Series
 from ..kernel.source import (
     DEFAULT_PACKAGE,
@@ -41,7 +42,6 @@ from ..results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
 from ..suite.modes import load_expectations
 from ..suite.overhead import ICOUNT_CLOCK
 from ..suite.peer import check_names
-from ..suite.selftest import SELFTEST
 from ..suite.suite_runner import SuitePlan
 from .run import (
     CONFIGS,

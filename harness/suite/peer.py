@@ -20,7 +20,7 @@ from ..arches import Arch
 from ..errors import GuestError, HarnessError
 from ..guest.guest import Guest
 from ..kernel.kbuild import BuiltKernel
-from ..kernel.peer_build import PeerBuild, build_peer
+from ..kernel.selftests import PeerBuild, build_peer
 from ..kernel.source import KernelTree
 from ..results import ERROR, SKIPPED, Check
 from .peer_plan import PeerMode, PeerPlan, PeerProgram

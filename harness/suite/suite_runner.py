@@ -32,7 +32,7 @@ from ..guest.image import GuestImage, build_image
 from ..guest.vm import VM
 from ..kernel.kbuild import BuiltKernel, build
 from ..kernel.kconfig import compiler_text
-from ..kernel.peer_build import PeerBuild
+from ..kernel.selftests import PeerBuild, build_selftest, has_selftest
 from ..kernel.source import KernelTree
 from ..progress import say, step
 from ..reproducer import BUILD_RECORD, add_build
@@ -44,7 +44,7 @@ from .overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan, run_overhead
 from .peer import PreparedPeer, check_names, guest_device, prepare_peer, run_peer
 from .peer_plan import PeerPlan
 from .selftest import CHECK_NAME as SELFTEST_CHECK
-from .selftest import build_selftest, has_selftest, run_selftest
+from .selftest import run_selftest
 from .stages import Stage, StageContext, Stop, run_stages, skipped
 from .workload_runner import NO_MODES, case_name, has_modes, read_knobs, run_workload, setup_mode
 

@@ -1,25 +1,104 @@
-"""Building the peer suite: tools/testing/selftests/mm of the very commit
-that was built, with that directory's own Makefile, statically, for one
-arch (the cross compiler for arm64), cached like the pt_reclaim kselftest.
+"""Building the kernel's selftests of the very commit that was built,
+statically, for one arch (the cross compiler for arm64), cached by the
+kernel build and the selftests' own sources: the series' kselftest
+(tools/testing/selftests/mm/pt_reclaim.c) and the peer suite
+(tools/testing/selftests/mm, with that directory's own Makefile).
 
-A program that does not build is not dropped silently: it is listed in the
-entry's built.json and becomes an error check of its own in the guest run.
+A peer program that does not build is not dropped silently: it is listed
+in the entry's built.json and becomes an error check of its own in the
+guest run.
 """
 
 import json
 import os
+import shutil
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import proc
 from ..arches import Arch
-from ..cache import cache_root, key_of, locked, publishing
-from ..errors import HarnessError, StageFailed
+from ..cache import cache_root, file_digest, key_of, locked, publishing
+from ..errors import TEST, HarnessError, StageFailed
 from ..proc import run_logged, tail
-from ..suite.selftest import ARCHIVED, selftests_tree, sources_id
 from .kbuild import BuiltKernel
-from .source import KernelTree
+from .source import KernelTree, tree_file
+
+SELFTEST = "tools/testing/selftests/mm/pt_reclaim.c"
+
+
+def has_selftest(tree: KernelTree, commit: str) -> bool:
+    return tree_file(tree, commit, SELFTEST) is not None
+
+
+def build_selftest(tree: KernelTree, commit: str, kernel: BuiltKernel, arch: Arch) -> Path:
+    """The static test binary for `arch`, cached by the kernel build key and
+    the selftests' own sources (which the build key leaves out)."""
+    key = key_of([kernel.key, sources_id(tree, commit)])
+    out = cache_root() / "selftests" / f"{arch.name}-{key}"
+    with locked(out.parent / f".{out.name}.lock"):
+        if (out / "pt_reclaim").exists():
+            return out / "pt_reclaim"
+        with publishing(out) as tmp, tempfile.TemporaryDirectory() as src:
+            top = selftests_tree(tree, commit, Path(src))
+            run_logged([arch.cc, "-static", "-O2", "-Wall", "-pthread",
+                        "-I", str(top / "tools/testing/selftests"),
+                        "-I", str(top / "tools/testing/selftests/mm"),
+                        "-isystem", str(kernel.build_dir / "usr/include"),
+                        "-o", str(tmp / "pt_reclaim"), str(top / SELFTEST)],
+                       tmp / "build.log", what=f"building the pt_reclaim selftest for {arch.name}",
+                       cause=TEST)      # the series' own test does not build
+    return out / "pt_reclaim"
+
+
+def sources_id(tree: KernelTree, commit: str, on_disk: tuple[str, ...] = (SELFTEST,)) -> str:
+    """The git tree id of tools/testing/selftests at `commit`; for a user's
+    tree, a digest of the sources as they are on disk (`on_disk`: files,
+    or directories whose files all count)."""
+    if tree.scratch:
+        r = proc.run(["git", "-C", str(tree.path), "rev-parse",
+                      f"{commit}:tools/testing/selftests"], what="git rev-parse", check=False)
+        if r.returncode == 0:
+            return r.stdout.strip()
+    files = []
+    for rel in on_disk:
+        top = tree.path / rel
+        files += sorted(f for f in top.rglob("*") if f.is_file()) if top.is_dir() else [top]
+    if files == [tree.path / SELFTEST]:
+        return file_digest(files[0])
+    return key_of([f"{f.relative_to(tree.path)}:{file_digest(f)}" for f in files], 64)
+
+
+ARCHIVED = ("tools/testing/selftests", "tools/include")
+
+
+def selftests_tree(tree: KernelTree, commit: str, dest: Path,
+                    paths: tuple[str, ...] = ARCHIVED, copy_worktree: bool = False) -> Path:
+    """The selftests as of `commit` (git archive: no checkout, no lock). A
+    user's tree is used as it is on disk, copied into `dest` when the build
+    writes beside its sources (`copy_worktree`), so nothing lands in it."""
+    if not tree.scratch:
+        if not copy_worktree:
+            return tree.path
+        for rel in paths:
+            src, dst = tree.path / rel, dest / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                shutil.copytree(src, dst, symlinks=True)
+            else:
+                shutil.copy2(src, dst)
+        return dest
+    tar = dest / "st.tar"
+    with open(tar, "wb") as f:
+        proc.run(["git", "-C", str(tree.path), "archive", commit, *paths],
+                 what=f"git archive {commit[:12]}", stdout=f, text=False)
+    with tarfile.open(tar) as tf:
+        tf.extractall(dest, filter="data")
+    return dest
+
+
+# -- the peer suite -------------------------------------------------------
 
 MM_DIR = "tools/testing/selftests/mm"
 # Beyond the selftests, what the programs include from the kernel's own
