@@ -259,7 +259,7 @@ class SuiteRun:
     # -- the stages, in order ------------------------------------------
 
     def apply(self, ctx: StageContext) -> str:
-        if self.plan.commit is None:      # job.py recorded the apply check
+        if self.plan.commit is None:      # commands/run.py recorded the apply check
             raise Stop("series did not apply")
         return self.plan.commit
 
