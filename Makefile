@@ -17,7 +17,7 @@ test: bootstrap
 
 # The modules that build, boot and drive the guest, whose logic the unit
 # tests run with fakes (tests/test_suite_stages.py, test_guest_side.py).
-ORCHESTRATION := suite/suite_runner suite/stages guest/boot guest/guest guest/image commands/shell guest/terminal proc guest/keys errors
+ORCHESTRATION := suite/runner suite/stages guest/boot guest/guest guest/image commands/shell guest/terminal proc guest/keys errors
 empty :=
 space := $(empty) $(empty)
 comma := ,

@@ -77,7 +77,7 @@ def _odd_arch() -> Arch:
 
 def test_tools_missing_name_the_arch_records_packages(monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
-    from harness.guest.guest_programs import build_workloads
+    from harness.guest.guest_programs import build_guest_programs
     from harness.guest.vm import VM
     from harness.kernel.kbuild import build
     from harness.kernel.source import KernelTree
@@ -85,7 +85,7 @@ def test_tools_missing_name_the_arch_records_packages(monkeypatch: pytest.Monkey
     odd = _odd_arch()
     with pytest.raises(ToolMissing, match="odd-linux-gnu-gcc not found; install the Debian "
                                           "package gcc-odd-linux-gnu$"):
-        build_workloads(odd)
+        build_guest_programs(odd)
     with pytest.raises(ToolMissing, match="package gcc-odd-linux-gnu$"):
         build(KernelTree(tmp_path, "7.3", "k", False), "c", odd, [], "base")
     with pytest.raises(ToolMissing, match="qemu-system-odd not found; install the Debian "

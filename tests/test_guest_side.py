@@ -348,7 +348,7 @@ def image_fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     workloads.mkdir()
     (workloads / "dontneed").write_bytes(b"\x7fELF")
     (workloads / ".stamp").write_text("")
-    monkeypatch.setattr(image, "build_workloads", lambda arch: workloads)
+    monkeypatch.setattr(image, "build_guest_programs", lambda arch: workloads)
     return workloads
 
 

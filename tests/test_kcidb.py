@@ -35,7 +35,7 @@ from harness.report.kcidb import (
 from harness.report.render import render_all
 from harness.report.run_data import RunData, load_run
 from harness.results import PASSED, SKIPPED, Check, RunDir, Suite, load_suites
-from harness.suite.suite_runner import _CheckTimer, save
+from harness.suite.runner import _CheckTimer, save
 
 GOLDEN = Path(__file__).parent / "golden"
 # Every saved run directory: each must give a valid document.

@@ -20,7 +20,7 @@ from harness.suite.overhead import (
 
 GOLDEN = Path(__file__).parent / "golden"
 # Real runs of the icount benchmark at the default pace (v1 series, x86_64,
-# run 20261201-215035-ae9f, harness.suite.suite_runner._icount_boot on the cached
+# run 20261201-215035-ae9f, harness.suite.runner._icount_boot on the cached
 # kernel), trimmed to what the parser reads; the file's "source" says so.
 ICOUNT_RUNS = GOLDEN / "overhead-icount-x86_64.json"
 

@@ -43,7 +43,7 @@ def test_figures_missing_phase_is_named() -> None:
 
 
 def test_cpu_list_count() -> None:
-    from harness.suite.suite_runner import cpu_list_count
+    from harness.suite.runner import cpu_list_count
 
     # As the kernel prints CPU lists (lib/bitmap-str.c): ranges and commas.
     assert cpu_list_count("0-1\n") == 2

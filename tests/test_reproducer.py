@@ -183,7 +183,7 @@ def test_a_suite_directory_gets_the_build_commands(tmp_path: Path,
     builder and the imager; nothing boots: the image stage fails)."""
     from harness.errors import StageFailed
     from harness.results import RunDir, Suite
-    from harness.suite import suite_runner
+    from harness.suite import runner
 
     kernel, _ = fake_build(tmp_path, monkeypatch, X86_64)
     tree = KernelTree(tmp_path / "linux", "v", "k", scratch=False)
@@ -191,16 +191,16 @@ def test_a_suite_directory_gets_the_build_commands(tmp_path: Path,
     def no_image(arch: object) -> None:
         raise StageFailed("no image here")
 
-    plan = suite_runner.SuitePlan(tree, "worktree", X86_64, (), (), ())
+    plan = runner.SuitePlan(tree, "worktree", X86_64, (), (), ())
     for outcome in ("built", "failed"):
         def failing(*a: object, **k: object) -> None:
             raise StageFailed("make: exit 2", str(kernel.log))
-        collab = suite_runner.Collaborators(
+        collab = runner.Collaborators(
             build=(lambda *a, **k: kernel) if outcome == "built" else failing,
             has_selftest=lambda *a: False, build_image=no_image)
         run = RunDir(tmp_path / "results")
         suite = Suite(outcome, "x86_64")
-        suite_runner.run_suite(plan, suite, run, collab)
+        runner.run_suite(plan, suite, run, collab)
         suite_dir = run.suite_dir(suite)
         record = json.loads((suite_dir / COMMANDS).read_text())
         assert record["build"][-1]["argv"][-2:] == ["bzImage", "headers_install"], outcome

@@ -1,4 +1,4 @@
-"""The whole suite's logic (harness/suite/suite_runner.py) with fake collaborators:
+"""The whole suite's logic (harness/suite/runner.py) with fake collaborators:
 no kernel, no QEMU, no SSH. What a stage's failure does to the stages that
 need it, "guest is gone" mid-suite, an interrupt, and the exit status each
 cause gives (errors.py)."""
@@ -37,8 +37,8 @@ from harness.suite.neighbours import NeighbourPlan
 from harness.suite.overhead import ICOUNT_CLOCK, WALL_CLOCK, OverheadPlan
 from harness.suite.peer import PreparedPeer, check_names
 from harness.suite.peer_plan import PeerEnvironment, PeerPlan, PeerProgram
+from harness.suite.runner import Collaborators, SuitePlan, run_suite
 from harness.suite.selftest import CHECK_NAME as SELFTEST
-from harness.suite.suite_runner import Collaborators, SuitePlan, run_suite
 from harness.suite.workload_runner import NO_MODES, case_name
 
 ARCH = get_arch("x86_64")

@@ -42,7 +42,7 @@ from ..results import ERROR, FAILED, SKIPPED, RunDir, Suite, load_suite
 from ..suite.modes import load_expectations
 from ..suite.overhead import ICOUNT_CLOCK
 from ..suite.peer import check_names
-from ..suite.suite_runner import SuitePlan
+from ..suite.runner import SuitePlan
 from .run import (
     CONFIGS,
     DEFAULT_SERIES,

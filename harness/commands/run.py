@@ -33,7 +33,7 @@ from ..suite.modes import BASE, PATCHED, Expectation, load_expectations, load_mo
 from ..suite.neighbours import benchmark_names, load_neighbours
 from ..suite.overhead import load_overhead
 from ..suite.peer_plan import load_peer
-from ..suite.suite_runner import SuitePlan, run_suite
+from ..suite.runner import SuitePlan, run_suite
 
 CONFIGS = REPO_ROOT / "kernel-patches" / "configs"
 DEFAULT_SERIES = REPO_ROOT / "kernel-patches" / "pt-reclaim"

@@ -24,7 +24,7 @@ def sources(dirs: tuple[Path, ...] = SOURCE_DIRS) -> list[Path]:
     return sorted(p for d in dirs for p in d.glob("*.c"))
 
 
-def build_workloads(arch: Arch, dirs: tuple[Path, ...] = SOURCE_DIRS) -> Path:
+def build_guest_programs(arch: Arch, dirs: tuple[Path, ...] = SOURCE_DIRS) -> Path:
     """Directory of static binaries, one per *.c in `dirs`, for `arch`."""
     cc = require(arch.cc, arch.cc_package)
     cc_version = run_capture([cc, "--version"], what=f"{arch.cc} --version").splitlines()[0]

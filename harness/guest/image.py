@@ -19,7 +19,7 @@ from ..kernel.debian import AptRepo, extract_deb
 from ..proc import run_capture
 from ..progress import step
 from . import cpio
-from .guest_programs import build_workloads
+from .guest_programs import build_guest_programs
 
 GUEST_DIR = REPO_ROOT / "guest-images"
 GUEST_SUITE = "bookworm"
@@ -90,7 +90,7 @@ def build_image(arch: Arch) -> GuestImage:
     repo = AptRepo(GUEST_SUITE, arch.debian_arch)
     packages = [row[0] for row in read_list(GUEST_DIR / "packages")]
     versions = [f"{p}={v}" for p, v in repo.versions(packages).items()]
-    workloads = build_workloads(arch)
+    workloads = build_guest_programs(arch)
     key = image_key(arch, versions, workloads)
     out = cache_root() / "images" / f"{arch.name}-{key}"
     with locked(out.parent / f".{out.name}.lock"):
