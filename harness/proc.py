@@ -11,7 +11,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -125,17 +126,8 @@ def run(argv: Sequence[str], *, what: str, cwd: Path | None = None,
         raise ToolMissing(f"{what}: {argv[0]} not found") from None
     _children.add(p)
     data = input.encode() if isinstance(input, str) else input
-    try:
+    with _reaped(p, what, timeout, log):
         out, err = p.communicate(data, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill(p)
-        raise StageFailed(f"{what}: timed out after {timeout:.0f}s",
-                          str(log) if log else None) from None
-    except BaseException:
-        kill(p)
-        raise
-    finally:
-        _children.discard(p)
     check_interrupted()         # killed by an interrupt: not a result
     raw_out: bytes = out if out is not None else b""
     said = err.decode(errors="replace")
@@ -148,6 +140,25 @@ def run(argv: Sequence[str], *, what: str, cwd: Path | None = None,
         raise StageFailed(f"{what}: exit status {p.returncode}: {said.strip()[-2000:]}",
                           str(log) if log else None, cause=failure_cause(said, cause))
     return result
+
+
+@contextmanager
+def _reaped(p: subprocess.Popen[Any], what: str, timeout: float | None,
+            log: Path | None) -> Iterator[None]:
+    """Wait for `p` inside the block; whatever ends the wait (a timeout,
+    an interrupt, a bug) kills its process group, so that no child outlives
+    the harness's interest in it, and takes it off the registry."""
+    try:
+        yield
+    except subprocess.TimeoutExpired:
+        kill(p)
+        raise StageFailed(f"{what}: timed out after {timeout:.0f}s",
+                          str(log) if log else None) from None
+    except BaseException:
+        kill(p)
+        raise
+    finally:
+        _children.discard(p)
 
 
 def _log_output(log: Path, argv: Sequence[str], r: Completed) -> None:
@@ -174,16 +185,8 @@ def run_logged(argv: Sequence[str], log: Path, *, what: str, cwd: Path | None = 
         out.write(("$ " + " ".join(argv) + "\n").encode())
         out.flush()
         p = spawn(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
-        try:
+        with _reaped(p, what, timeout, log):
             rc = _wait(p, timeout, heartbeat, log, what)
-        except subprocess.TimeoutExpired:
-            kill(p)
-            raise StageFailed(f"{what}: timed out after {timeout:.0f}s", str(log)) from None
-        except BaseException:
-            kill(p)
-            raise
-        finally:
-            _children.discard(p)
     check_interrupted()         # killed by an interrupt: not a result
     if rc != 0:
         raise StageFailed(f"{what}: exit status {rc}\n{tail(log)}", str(log),
