@@ -59,7 +59,7 @@ def test_the_loaders_give_the_same_values_as_before() -> None:
     assert th["wallclock_ratio_median"].figure == "ratio_median"
     assert th["run_ms"].min_value == 200
     assert [p.pace for p in load_overhead()] == ["default", "aggressive", "aggressive"]
-    assert len(load_expectations()) > 10 and load_findings()
+    assert len(load_expectations()) > 10 and load_findings() == []
     assert [p.check for p in load_neighbours(list(cat.values()))] == [
         "neighbour:neighbour-latency", "neighbour:tlb-churn", "neighbour:uffd-copy"]
     plan = load_peer("full")
@@ -124,8 +124,6 @@ def test_command_a_string_where_a_list_is_required(tmp_path: Path) -> None:
      r"\[environment\] swap_mb: input should be greater than or equal to 0, not -1"),
     ("peer.toml", 'name = "mremap_dontunmap"', 'nam = "mremap_dontunmap"',
      r"\[program#2\] nam: unknown key"),
-    ("findings.toml", 'arches = ["arm64"]', 'arches = "x86_64"',
-     r"\[finding#1\] arches: input should be a valid list, not 'x86_64'"),
     ("knobs.toml", 'names = ["scan_delay_ms", "scan_tables"]', 'names = "scan_delay_ms"',
      r"names: input should be a valid list, not 'scan_delay_ms'"),
     ("expectations.toml", "pagetables_noise_kb = 1024", 'pagetables_noise_kb = "1 MB"',
