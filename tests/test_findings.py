@@ -15,19 +15,17 @@ def test_project_findings_load() -> None:
         assert f.arches and set(f.arches) <= {"x86_64", "arm64"}
 
 
-def test_wrong_type_names_file_entry_and_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("arches_line", "message"), [
+    ('archs = ["x86_64"]',
+     r"\[finding#1\] archs: unknown key; \[finding#1\] arches: missing key$"),
+    ('arches = "x86_64"',
+     r"\[finding#1\] arches: input should be a valid list, not 'x86_64'$"),
+])
+def test_bad_entry_names_file_entry_and_key(tmp_path: Path, arches_line: str,
+                                             message: str) -> None:
     bad = tmp_path / "findings.toml"
-    bad.write_text('[[finding]]\ncheck = "c"\narches = "x86_64"\nrun = "r"\nwhy = "w"\n')
-    with pytest.raises(BadInput, match=r"findings.toml: \[finding#1\] arches: input should be "
-                                       r"a valid list, not 'x86_64'$"):
-        load_findings(bad)
-
-
-def test_typo_names_file_entry_and_key(tmp_path: Path) -> None:
-    bad = tmp_path / "findings.toml"
-    bad.write_text('[[finding]]\ncheck = "x"\narchs = ["x86_64"]\nrun = "r"\nwhy = "w"\n')
-    with pytest.raises(BadInput, match=r"findings.toml: \[finding#1\] archs: unknown key; "
-                                       r"\[finding#1\] arches: missing key$"):
+    bad.write_text(f'[[finding]]\ncheck = "c"\n{arches_line}\nrun = "r"\nwhy = "w"\n')
+    with pytest.raises(BadInput, match=r"findings.toml: " + message):
         load_findings(bad)
 
 
