@@ -9,7 +9,11 @@
  *   PTREC {"phase":"latency","op":"mmap","n":N,"dropped":0,"p50_us":9.1,
  *          "p99_us":40.2,"max_us":17000.5,"cut_off_ms":0.0,"cpus":"0,1"}
  *   PTREC {"phase":"rate","op":"dontneed","ops":N,"ms":2000.1,
- *          "ops_per_s":51234.0,"cpus":"0,1"}
+ *          "ops_per_s":51234.0,"cpus":"0,1","utime_ms":20.0,
+ *          "stime_ms":1900.0,"nvcsw":3,"nivcsw":40}
+ * (the thread's own CPU time and context switches while it counted: what
+ * it spent hosting scanner passes shows in stime_ms, what it spent waiting
+ * for the mmap_lock in nvcsw and in the wall time its CPU time lacks)
  * and one `scanner` record of how far /proc/vmstat's pt_reclaim_scanned
  * and pt_reclaim_freed moved while they ran (-1 without the counters), so
  * a run of mode `always` shows the scanner really walked the area:
@@ -21,6 +25,7 @@
 #include "ptfin.h"	/* first: ptlib.h defines _GNU_SOURCE; pt_args() */
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 /*
  * `size` bytes of anonymous memory whose every 2 MiB holds one PTE table
@@ -135,16 +140,44 @@ static inline void pt_lat_record(struct pt_lat *l, const char *op, double cut_of
 	       l->us[l->n - 1], cut_off_ms, pt_cpu_list(l->cpus, cpus, sizeof(cpus)));
 }
 
-/* The `rate` record of `ops` operations of `op` done in `ms`. */
-static inline void pt_rate_record(const char *op, unsigned long ops, double ms,
-				  unsigned long cpu_mask)
+/* A thread's CPU time and context switches at one moment. */
+struct pt_thread_time {
+	double utime_ms, stime_ms;
+	long nvcsw, nivcsw;
+};
+
+static inline double pt_timeval_ms(struct timeval tv)
 {
+	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+static inline struct pt_thread_time pt_thread_time(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		pt_fail("getrusage: %s", strerror(errno));
+	return (struct pt_thread_time){ pt_timeval_ms(ru.ru_utime),
+		pt_timeval_ms(ru.ru_stime), ru.ru_nvcsw, ru.ru_nivcsw };
+}
+
+/*
+ * The `rate` record of `ops` operations of `op` done in `ms` by the calling
+ * thread, which took `from` (pt_thread_time()) when it started counting.
+ */
+static inline void pt_rate_record(const char *op, unsigned long ops, double ms,
+				  unsigned long cpu_mask, struct pt_thread_time from)
+{
+	struct pt_thread_time now = pt_thread_time();
 	char cpus[200];
 
 	printf("PTREC {\"phase\":\"rate\",\"op\":\"%s\",\"ops\":%lu,\"ms\":%.1f,"
-	       "\"ops_per_s\":%.1f,\"cpus\":\"%s\"}\n",
+	       "\"ops_per_s\":%.1f,\"cpus\":\"%s\",\"utime_ms\":%.1f,"
+	       "\"stime_ms\":%.1f,\"nvcsw\":%ld,\"nivcsw\":%ld}\n",
 	       op, ops, ms, ms > 0 ? ops * 1e3 / ms : 0.0,
-	       pt_cpu_list(cpu_mask, cpus, sizeof(cpus)));
+	       pt_cpu_list(cpu_mask, cpus, sizeof(cpus)),
+	       now.utime_ms - from.utime_ms, now.stime_ms - from.stime_ms,
+	       now.nvcsw - from.nvcsw, now.nivcsw - from.nivcsw);
 }
 
 /* /proc/vmstat's pt_reclaim counters at one moment (-1: no counter). */

@@ -19,7 +19,8 @@
  *   tlb-churn [--size-mb N] [--seconds S]
  *
  * Records: `populated`, one `rate` record per operation (ptbench.h), a
- * `spinner` record (the CPUs the spinner ran on) and a `scanner` record.
+ * `spinner` record (the CPUs the spinner ran on, and its system time, most
+ * of it the scanner slices it hosted) and a `scanner` record.
  */
 #include "ptbench.h"
 #include <pthread.h>
@@ -28,6 +29,7 @@
 
 static volatile int stop;
 static unsigned long spinner_cpus;
+static struct pt_thread_time spinner_time;
 
 /* Runs in user space, so that the tick finds it and queues passes on it. */
 static void *spinner_main(void *arg)
@@ -39,11 +41,13 @@ static void *spinner_main(void *arg)
 		if ((++n & 0xfffff) == 0)
 			pt_cpu_seen(&spinner_cpus);
 	pt_cpu_seen(&spinner_cpus);
+	spinner_time = pt_thread_time();
 	return NULL;
 }
 
 static void churn_munmap(double ms)
 {
+	struct pt_thread_time tt = pt_thread_time();
 	double t0 = pt_now_ms(), end = t0 + ms;
 	unsigned long ops = 0, cpus = 0;
 
@@ -59,16 +63,18 @@ static void churn_munmap(double ms)
 			pt_cpu_seen(&cpus);
 	}
 	pt_cpu_seen(&cpus);
-	pt_rate_record("munmap", ops, pt_now_ms() - t0, cpus);
+	pt_rate_record("munmap", ops, pt_now_ms() - t0, cpus, tt);
 }
 
 static void churn_dontneed(double ms)
 {
 	char *p = pt_map_anon(SZ_2M);
+	struct pt_thread_time tt;
 	double t0, end;
 	unsigned long ops = 0, cpus = 0;
 
 	p[SZ_2M - 4096] = 1;		/* the kept page */
+	tt = pt_thread_time();
 	t0 = pt_now_ms();
 	end = t0 + ms;
 	while (pt_now_ms() < end) {
@@ -81,7 +87,7 @@ static void churn_dontneed(double ms)
 			pt_cpu_seen(&cpus);
 	}
 	pt_cpu_seen(&cpus);
-	pt_rate_record("dontneed", ops, pt_now_ms() - t0, cpus);
+	pt_rate_record("dontneed", ops, pt_now_ms() - t0, cpus, tt);
 	if (p[SZ_2M - 4096] != 1)
 		pt_fail("the kept page lost its data");
 	munmap(p, SZ_2M);
@@ -118,8 +124,8 @@ int main(int argc, char **argv)
 	churn_dontneed(seconds * 1000.0);
 	stop = 1;
 	pthread_join(st, NULL);
-	printf("PTREC {\"phase\":\"spinner\",\"cpus\":\"%s\"}\n",
-	       pt_cpu_list(spinner_cpus, cpus, sizeof(cpus)));
+	printf("PTREC {\"phase\":\"spinner\",\"cpus\":\"%s\",\"stime_ms\":%.1f}\n",
+	       pt_cpu_list(spinner_cpus, cpus, sizeof(cpus)), spinner_time.stime_ms);
 	pt_scanner_record(mark);
 	return 0;
 }

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LATENCY_FIELDS = ("p50_us", "p99_us", "max_us")
+# A rate record's thread times (ptbench.h's pt_rate_record): absent from
+# captures made before it printed them.
+THREAD_TIME_FIELDS = ("utime_ms", "stime_ms", "nvcsw", "nivcsw")
 # Fields of ptlib.h's every record, not figures of the benchmark.
 RECORD_FIELDS = {"phase", "t_ms", "vmpte_kb", "pagetables_kb"}
 NO_COUNTER = -1
@@ -22,7 +25,7 @@ class BadRecords(ValueError):
 @dataclass(frozen=True)
 class BenchRun:
     """One run: figures by name ("mmap_max_us", "munmap_ops_per_s",
-    "spurious_eagain"), the CPUs any of its threads ran on, and the
+    "munmap_stime_ms", "spurious_eagain"), the CPUs any of its threads ran on, and the
     pt_reclaim counters' moves while it measured (NO_COUNTER: none)."""
     figures: dict[str, float] = field(default_factory=dict)
     cpus: frozenset[int] = frozenset()
@@ -82,6 +85,11 @@ def bench_run(records: list[dict[str, Any]]) -> BenchRun:
                 put(f"{_op(rec)}_cut_off_ms", _number(rec, "cut_off_ms"))
         elif phase == "rate":
             put(f"{_op(rec)}_ops_per_s", _number(rec, "ops_per_s"))
+            for f in THREAD_TIME_FIELDS:
+                if f in rec:
+                    put(f"{_op(rec)}_{f}", _number(rec, f))
+        elif phase == "spinner" and "stime_ms" in rec:
+            put("spinner_stime_ms", _number(rec, "stime_ms"))
         elif phase == "result":
             for k, v in rec.items():
                 if k not in RECORD_FIELDS and isinstance(v, int | float) \
