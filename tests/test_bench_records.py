@@ -58,6 +58,20 @@ def test_unfinished_or_broken_runs_are_refused(golden: Path) -> None:
         bench_run([{"phase": "rate", "op": "munmap", "ops_per_s": "fast"}])
 
 
+def test_thread_times_of_rate_and_spinner_records() -> None:
+    scanner = {"phase": "scanner", "scanned": 1, "freed": 0, "online_cpus": 2}
+    run = bench_run([{"phase": "rate", "op": "munmap", "ops_per_s": 10.0, "utime_ms": 2.0,
+                      "stime_ms": 1900.0, "nvcsw": 3, "nivcsw": 40},
+                     {"phase": "spinner", "cpus": "1", "stime_ms": 400.0}, scanner])
+    assert run.figures == {"munmap_ops_per_s": 10.0, "munmap_utime_ms": 2.0,
+                           "munmap_stime_ms": 1900.0, "munmap_nvcsw": 3.0,
+                           "munmap_nivcsw": 40.0, "spinner_stime_ms": 400.0}
+    # Records from before the thread times: the rate alone.
+    old = bench_run([{"phase": "rate", "op": "munmap", "ops_per_s": 10.0},
+                     {"phase": "spinner", "cpus": "1"}, scanner])
+    assert old.figures == {"munmap_ops_per_s": 10.0}
+
+
 def test_skipped_and_cpu_lists() -> None:
     assert bench_run([{"phase": "skipped", "why": "userfaultfd: ENOSYS"}]).skipped
     assert parse_cpus("0,1") == {0, 1} and parse_cpus("") == frozenset()

@@ -11,9 +11,9 @@
  *   PTREC {"phase":"rate","op":"dontneed","ops":N,"ms":2000.1,
  *          "ops_per_s":51234.0,"cpus":"0,1","utime_ms":20.0,
  *          "stime_ms":1900.0,"nvcsw":3,"nivcsw":40}
- * (the thread's own CPU time and context switches while it counted: what
- * it spent hosting scanner passes shows in stime_ms, what it spent waiting
- * for the mmap_lock in nvcsw and in the wall time its CPU time lacks)
+ * (the thread's own CPU time and context switches while it counted:
+ * slices it hosted show as fewer ops per ms of stime, waits for the
+ * mmap_lock as nvcsw and as wall time its CPU time lacks)
  * and one `scanner` record of how far /proc/vmstat's pt_reclaim_scanned
  * and pt_reclaim_freed moved while they ran (-1 without the counters), so
  * a run of mode `always` shows the scanner really walked the area:
